@@ -1,0 +1,713 @@
+package tailer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/auditship/auditship/agent/registry"
+	"github.com/auditship/auditship/event"
+)
+
+// maxFingerprint is the most bytes ever hashed into a fingerprint; it matches
+// the 1024 bytes [event.OriginOf] uses.
+const maxFingerprint = 1024
+
+// readChunk is the size of one read(2); passBudget bounds the bytes read from
+// one file before the others get their turn.
+const (
+	readChunk  = 64 << 10
+	passBudget = 256 << 10
+)
+
+// ready is always ready to receive from.
+var ready = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
+
+// Config says which files a [Tailer] reads and how.
+type Config struct {
+	// Paths are glob patterns of the files to read; `**` matches any number
+	// of directories. Symlinks are followed.
+	Paths []string
+	// Exclude are glob patterns matched against a candidate's full path and
+	// its base name, e.g. "*.gz". A match drops the candidate.
+	Exclude []string
+	// StartAt is "beginning" (default) or "end". It applies only to files
+	// found by the first scan that the registry has never seen; files that
+	// appear later are always read from their start so that rotation loses
+	// nothing.
+	StartAt string
+	// MaxLineBytes is the longest line kept, in bytes (default 1 MiB).
+	// Longer lines are emitted with [Line.Oversize] and their first
+	// MaxLineBytes bytes.
+	MaxLineBytes int
+	// ScanInterval is how often the globs are expanded and open files are
+	// polled for growth, truncation and deletion (default 1s). fsnotify
+	// events only make this happen sooner.
+	ScanInterval time.Duration
+	// CloseInactive closes a file handle that delivered no data for this long
+	// (default 5m). A file still matched by Paths is reopened when it grows;
+	// a rotated-away or deleted file is forgotten.
+	CloseInactive time.Duration
+	// MaxOpenFiles bounds the open file handles (default 512); files beyond
+	// it wait until others are closed.
+	MaxOpenFiles int
+	// FlushPartialAfter, when > 0, emits a final line that has no newline
+	// once the file was idle this long, with [Line.Partial] set. 0 (default)
+	// waits for the newline forever.
+	FlushPartialAfter time.Duration
+	// FingerprintBytes is how many first bytes of a file form its
+	// fingerprint (default and maximum 1024).
+	FingerprintBytes int
+	// Once makes Run read every matched file to its current end and return.
+	Once bool
+}
+
+// DefaultConfig returns the defaults documented on [Config].
+func DefaultConfig() Config {
+	return Config{
+		StartAt:          "beginning",
+		MaxLineBytes:     1 << 20,
+		ScanInterval:     time.Second,
+		CloseInactive:    5 * time.Minute,
+		MaxOpenFiles:     512,
+		FingerprintBytes: maxFingerprint,
+	}
+}
+
+// Line is one line read from a file.
+type Line struct {
+	Source   event.Position // where the line is; Source.End is what to ack
+	Text     []byte         // without newline, trailing CR, leading BOM and NULs; owned by the receiver
+	Oversize bool           // the line was longer than MaxLineBytes; Text holds its first MaxLineBytes bytes
+	Partial  bool           // emitted by FlushPartialAfter without a newline
+}
+
+// Tailer reads the files matched by one input's globs and sends their lines,
+// in order per file, to a channel. It is not safe for concurrent use: call
+// Run once.
+type Tailer struct {
+	input string
+	cfg   Config
+	reg   *registry.Registry
+	log   *slog.Logger
+
+	noWatch bool // tests under testing/synctest cannot block in epoll
+
+	files   map[fileKey]*file
+	open    int
+	buf     []byte
+	scanned bool // the first scan happened: StartAt no longer applies
+}
+
+type fileKey struct{ dev, ino uint64 }
+
+// file is the reading state of one inode.
+type file struct {
+	key       fileKey
+	id        string // registry FileID of the current content
+	path      string
+	f         *os.File // nil while closed
+	pos       int64    // next byte to read
+	lineStart int64    // offset of the first byte of pending
+	pending   []byte   // the incomplete line, at most MaxLineBytes bytes
+	over      bool     // the pending line exceeded MaxLineBytes; the rest is discarded
+	origin    uint64
+	hasOrigin bool
+	fp        string // fingerprint of the first fpLen bytes
+	fpLen     int
+	lastData  time.Time // when data was last read (or the file opened)
+	size      int64     // size at the last stat
+	mtime     time.Time // mtime at the last stat
+	atEOF     bool      // the last read hit the end: stat before reading again
+	gone      bool      // no longer matched by the globs: rotated away, deleted or retargeted
+	done      bool      // Once: read to its end
+}
+
+// New validates cfg (zero fields take their defaults) and returns a Tailer
+// for the input named input. It does no I/O and starts no goroutines.
+func New(input string, cfg Config, reg *registry.Registry, log *slog.Logger) (*Tailer, error) {
+	d := DefaultConfig()
+	if cfg.StartAt == "" {
+		cfg.StartAt = d.StartAt
+	}
+	if cfg.MaxLineBytes == 0 {
+		cfg.MaxLineBytes = d.MaxLineBytes
+	}
+	if cfg.ScanInterval == 0 {
+		cfg.ScanInterval = d.ScanInterval
+	}
+	if cfg.CloseInactive == 0 {
+		cfg.CloseInactive = d.CloseInactive
+	}
+	if cfg.MaxOpenFiles == 0 {
+		cfg.MaxOpenFiles = d.MaxOpenFiles
+	}
+	if cfg.FingerprintBytes == 0 {
+		cfg.FingerprintBytes = d.FingerprintBytes
+	}
+	var errs []error
+	if reg == nil {
+		errs = append(errs, errors.New("registry is nil"))
+	}
+	if len(cfg.Paths) == 0 {
+		errs = append(errs, errors.New("no paths"))
+	}
+	for _, p := range append(slices.Clone(cfg.Paths), cfg.Exclude...) {
+		if !doublestar.ValidatePathPattern(p) {
+			errs = append(errs, fmt.Errorf("invalid glob %q", p))
+		}
+	}
+	if cfg.StartAt != "beginning" && cfg.StartAt != "end" {
+		errs = append(errs, fmt.Errorf("invalid start_at %q: want \"beginning\" or \"end\"", cfg.StartAt))
+	}
+	if cfg.MaxLineBytes < 0 || cfg.ScanInterval < 0 || cfg.CloseInactive < 0 || cfg.MaxOpenFiles < 0 || cfg.FlushPartialAfter < 0 {
+		errs = append(errs, errors.New("negative size, count or duration"))
+	}
+	if cfg.FingerprintBytes < 0 || cfg.FingerprintBytes > maxFingerprint {
+		errs = append(errs, fmt.Errorf("invalid fingerprint bytes %d: want 1 to %d", cfg.FingerprintBytes, maxFingerprint))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("new tailer %q: %w", input, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Tailer{
+		input: input,
+		cfg:   cfg,
+		reg:   reg,
+		log:   log.With("component", "tailer", "input", input),
+		files: map[fileKey]*file{},
+	}, nil
+}
+
+// Run reads the matched files and sends their lines to out, blocking while
+// out is full: that is the backpressure, reading pauses. It returns nil when
+// ctx ends or, with Config.Once, when every matched file was read to its
+// current end; an error only when fsnotify cannot be set up. Run closes
+// every file it opened before returning; it does not close out.
+func (t *Tailer) Run(ctx context.Context, out chan<- Line) error {
+	t.buf = make([]byte, readChunk)
+	defer t.closeAll()
+
+	var events <-chan fsnotify.Event
+	var werrs <-chan error
+	var w *fsnotify.Watcher
+	if !t.noWatch && !t.cfg.Once {
+		var err error
+		w, err = fsnotify.NewWatcher()
+		if err != nil {
+			return fmt.Errorf("tailer %q: watch: %w", t.input, err)
+		}
+		defer w.Close()
+		events, werrs = w.Events, w.Errors
+	}
+	watched := map[string]bool{}
+
+	t.scan(w, watched)
+	tick := time.NewTicker(t.cfg.ScanInterval)
+	defer tick.Stop()
+	for {
+		progressed, err := t.readAll(ctx, out)
+		if err != nil || ctx.Err() != nil {
+			return nil // only ctx ends a send
+		}
+		if t.cfg.Once && !progressed {
+			if t.open == 0 && t.scan(w, watched) == 0 {
+				return nil
+			}
+			continue
+		}
+		// After progress, only look whether a scan is due, so that a busy
+		// file does not hide new ones; otherwise wait for a tick or a hint.
+		var busy <-chan time.Time
+		if progressed {
+			busy = ready
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-busy:
+		case <-tick.C:
+			t.scan(w, watched)
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				break
+			}
+			if ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 && watched[ev.Name] {
+				delete(watched, ev.Name) // the watch is gone with the directory
+			}
+			if ev.Op&(fsnotify.Create|fsnotify.Rename|fsnotify.Remove) != 0 {
+				t.scan(w, watched)
+			}
+		case err, ok := <-werrs:
+			if !ok {
+				werrs = nil
+			} else {
+				t.log.Debug("watch error", "error", err)
+			}
+		}
+	}
+}
+
+func (t *Tailer) closeAll() {
+	for _, st := range t.files {
+		t.closeFile(st)
+	}
+}
+
+func (t *Tailer) closeFile(st *file) {
+	if st.f != nil {
+		st.f.Close()
+		st.f = nil
+		t.open--
+	}
+}
+
+func (t *Tailer) excluded(p string) bool {
+	for _, x := range t.cfg.Exclude {
+		if ok, _ := doublestar.PathMatch(x, p); ok {
+			return true
+		}
+		if ok, _ := doublestar.PathMatch(x, filepath.Base(p)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+type found struct {
+	path  string
+	size  int64
+	mtime time.Time
+}
+
+// scan expands the globs, opens new files, notices rotated-away and deleted
+// ones and reopens closed files that changed. It returns how many files it
+// opened.
+func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
+	seen := map[fileKey]found{}
+	dirs := map[string]bool{}
+	for _, pat := range t.cfg.Paths {
+		if base, _ := doublestar.SplitPattern(filepath.ToSlash(pat)); base != "" {
+			dirs[filepath.FromSlash(base)] = true
+		}
+		matches, _ := doublestar.FilepathGlob(pat)
+		slices.Sort(matches)
+		for _, p := range matches {
+			if t.excluded(p) {
+				continue
+			}
+			fi, err := os.Stat(p) // follows symlinks: link and target are one file
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			k := keyOf(fi)
+			if _, dup := seen[k]; dup {
+				continue
+			}
+			seen[k] = found{path: p, size: fi.Size(), mtime: fi.ModTime()}
+			dirs[filepath.Dir(p)] = true
+		}
+	}
+	if w != nil {
+		for d := range dirs {
+			if !watched[d] {
+				if err := w.Add(d); err == nil {
+					watched[d] = true
+				}
+			}
+		}
+	}
+
+	opened := 0
+	keys := make([]fileKey, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b fileKey) int { return cmpKey(a, b) })
+	for _, k := range keys {
+		fd := seen[k]
+		st := t.files[k]
+		if st != nil {
+			if st.path != fd.path {
+				t.log.Info("file renamed", "path", fd.path, "old_path", st.path, "file_id", st.id)
+			}
+			st.path, st.gone = fd.path, false
+			t.reg.Touch(st.id, st.path)
+			if st.f == nil && !st.done && (fd.size != st.size || !fd.mtime.Equal(st.mtime)) && t.open < t.cfg.MaxOpenFiles {
+				if t.reopen(st) {
+					opened++
+				}
+			}
+			continue
+		}
+		if t.open >= t.cfg.MaxOpenFiles {
+			continue // found again by a later scan
+		}
+		if t.openNew(k, fd.path) {
+			opened++
+		}
+	}
+	for k, st := range t.files {
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		if st.f == nil {
+			delete(t.files, k) // closed and no longer reachable by any path
+			continue
+		}
+		if !st.gone {
+			t.log.Info("file rotated away", "path", st.path, "file_id", st.id)
+			st.gone = true
+		}
+		st.atEOF = true // re-stat: maybe deleted
+	}
+	t.scanned = true
+	return opened
+}
+
+func cmpKey(a, b fileKey) int {
+	switch {
+	case a.dev != b.dev:
+		return cmpU(a.dev, b.dev)
+	default:
+		return cmpU(a.ino, b.ino)
+	}
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func keyOf(fi os.FileInfo) fileKey {
+	s, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileKey{}
+	}
+	return fileKey{dev: uint64(s.Dev), ino: uint64(s.Ino)} //nolint:unconvert // Dev is not uint64 everywhere
+}
+
+func nlink(fi os.FileInfo) uint64 {
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(s.Nlink) //nolint:unconvert // Nlink is not uint64 everywhere
+	}
+	return 1
+}
+
+// head reads the first n (at most maxFingerprint) bytes of f.
+func head(f *os.File, n int64) ([]byte, error) {
+	b := make([]byte, min(n, maxFingerprint))
+	m, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:m], nil
+}
+
+func hash(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// openNew opens a file seen for the first time in this run and finds where
+// to resume it from the registry.
+func (t *Tailer) openNew(k fileKey, path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		t.log.Warn("open file", "path", path, "error", err)
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || keyOf(fi) != k {
+		f.Close() // replaced between stat and open: the next scan sees it again
+		return false
+	}
+	hb, err := head(f, min(fi.Size(), int64(t.cfg.FingerprintBytes)))
+	if err != nil {
+		f.Close()
+		t.log.Warn("read file", "path", path, "error", err)
+		return false
+	}
+	st := &file{key: k, path: path, f: f, lastData: time.Now(), size: fi.Size(), mtime: fi.ModTime()}
+	t.open++
+	e, known := t.reg.Find(k.dev, k.ino)
+	switch {
+	case known && e.FingerprintLen >= 0 && e.FingerprintLen <= len(hb) && hash(hb[:e.FingerprintLen]) == e.Fingerprint && e.Offset <= fi.Size():
+		st.id, st.pos, st.origin, st.hasOrigin = e.FileID, e.Offset, e.Origin, e.HasOrigin
+		st.fp, st.fpLen = e.Fingerprint, e.FingerprintLen
+		t.extendFingerprint(st, hb)
+		t.reg.Touch(st.id, path)
+		t.log.Info("file opened", "path", path, "file_id", st.id, "offset", st.pos)
+	default:
+		var off int64
+		if !known && !t.scanned && t.cfg.StartAt == "end" {
+			off = fi.Size()
+		}
+		if known {
+			t.log.Info("file content replaced", "path", path, "old_file_id", e.FileID)
+		}
+		st.id = registry.NewFileID(k.dev, k.ino)
+		st.pos = off
+		st.fp, st.fpLen = hash(hb), len(hb)
+		t.reg.Put(registry.Entry{FileID: st.id, Path: path, Device: k.dev, Inode: k.ino,
+			Fingerprint: st.fp, FingerprintLen: st.fpLen, Offset: off})
+		t.log.Info("file opened", "path", path, "file_id", st.id, "offset", off)
+	}
+	st.lineStart = st.pos
+	t.files[k] = st
+	return true
+}
+
+// reopen opens a file closed for inactivity that changed since.
+func (t *Tailer) reopen(st *file) bool {
+	f, err := os.Open(st.path)
+	if err != nil {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || keyOf(fi) != st.key {
+		f.Close()
+		return false
+	}
+	st.f, st.atEOF, st.lastData = f, true, time.Now()
+	t.open++
+	t.log.Debug("file reopened", "path", st.path, "file_id", st.id)
+	return true
+}
+
+// extendFingerprint hashes more of a short file's first bytes once it grew.
+func (t *Tailer) extendFingerprint(st *file, hb []byte) {
+	if len(hb) > st.fpLen && st.fpLen < t.cfg.FingerprintBytes {
+		hb = hb[:min(len(hb), t.cfg.FingerprintBytes)]
+		st.fp, st.fpLen = hash(hb), len(hb)
+		t.reg.SetFingerprint(st.id, st.fp, st.fpLen)
+	}
+}
+
+// truncated starts a file over after its content was replaced: a new FileID
+// (so in-flight acks for the old content are ignored) and offset 0.
+func (t *Tailer) truncated(st *file, hb []byte) {
+	old := st.id
+	st.id = registry.NewFileID(st.key.dev, st.key.ino)
+	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin = 0, 0, st.pending[:0], false, false
+	st.fp, st.fpLen = hash(hb), len(hb)
+	t.reg.Put(registry.Entry{FileID: st.id, Path: st.path, Device: st.key.dev, Inode: st.key.ino,
+		Fingerprint: st.fp, FingerprintLen: st.fpLen})
+	t.log.Info("file truncated", "path", st.path, "file_id", st.id, "old_file_id", old)
+}
+
+// readAll gives every open file one turn. It reports whether any bytes were
+// read or lines emitted; the error is ctx's when a send was cancelled.
+func (t *Tailer) readAll(ctx context.Context, out chan<- Line) (bool, error) {
+	keys := make([]fileKey, 0, len(t.files))
+	for k, st := range t.files {
+		if st.f != nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, cmpKey)
+	progressed := false
+	for _, k := range keys {
+		p, err := t.readFile(ctx, t.files[k], out)
+		if err != nil {
+			return progressed, err
+		}
+		progressed = progressed || p
+	}
+	return progressed, nil
+}
+
+func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- Line) (bool, error) {
+	if st.atEOF {
+		fi, err := st.f.Stat()
+		if err != nil {
+			t.log.Warn("stat file", "path", st.path, "error", err)
+			t.closeFile(st)
+			delete(t.files, st.key)
+			return false, nil
+		}
+		changed := !fi.ModTime().Equal(st.mtime)
+		st.size, st.mtime = fi.Size(), fi.ModTime()
+		switch {
+		case fi.Size() < st.pos:
+			hb, _ := head(st.f, min(fi.Size(), int64(t.cfg.FingerprintBytes)))
+			t.truncated(st, hb)
+		case fi.Size() > st.pos || changed:
+			// Written since the last look: a truncation followed by a
+			// rewrite to the same or a larger size shows only in the
+			// fingerprint.
+			hb, err := head(st.f, min(fi.Size(), int64(t.cfg.FingerprintBytes)))
+			if err != nil {
+				return false, nil
+			}
+			if len(hb) < st.fpLen || hash(hb[:st.fpLen]) != st.fp {
+				t.truncated(st, hb)
+			} else {
+				t.extendFingerprint(st, hb)
+				if fi.Size() == st.pos {
+					return t.idle(ctx, st, fi, out)
+				}
+			}
+		default:
+			return t.idle(ctx, st, fi, out)
+		}
+		st.atEOF = false
+	}
+	progressed := false
+	for budget := passBudget; budget > 0; {
+		n, err := st.f.ReadAt(t.buf, st.pos)
+		if n > 0 {
+			progressed = true
+			st.lastData = time.Now()
+			start := st.pos
+			st.pos += int64(n)
+			budget -= n
+			if err := t.consume(ctx, st, start, t.buf[:n], out); err != nil {
+				return true, err
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.log.Warn("read file", "path", st.path, "error", err)
+			}
+			st.atEOF = true
+			break
+		}
+	}
+	return progressed, nil
+}
+
+// idle handles a file at its end: flush a partial line, close it when
+// deleted or inactive.
+func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- Line) (bool, error) {
+	if t.cfg.Once {
+		st.done = true
+		t.closeFile(st)
+		return false, nil
+	}
+	quiet := time.Since(st.lastData)
+	if t.cfg.FlushPartialAfter > 0 && (len(st.pending) > 0 || st.over) && quiet >= t.cfg.FlushPartialAfter {
+		if err := t.emit(ctx, st, st.pos, true, out); err != nil {
+			return true, err
+		}
+		return true, nil
+	}
+	if nlink(fi) == 0 {
+		t.log.Info("file deleted", "path", st.path, "file_id", st.id)
+		t.closeFile(st)
+		delete(t.files, st.key)
+		t.reg.Remove(st.id)
+		return false, nil
+	}
+	if quiet >= t.cfg.CloseInactive {
+		t.log.Info("file inactive", "path", st.path, "file_id", st.id)
+		t.closeFile(st)
+		if st.gone {
+			delete(t.files, st.key)
+		}
+	}
+	return false, nil
+}
+
+// consume splits chunk, read at offset start, into lines.
+func (t *Tailer) consume(ctx context.Context, st *file, start int64, chunk []byte, out chan<- Line) error {
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		if i < 0 {
+			t.appendPending(st, chunk)
+			return nil
+		}
+		t.appendPending(st, chunk[:i])
+		end := start + int64(i) + 1
+		if err := t.emit(ctx, st, end, false, out); err != nil {
+			return err
+		}
+		chunk, start = chunk[i+1:], end
+	}
+	return nil
+}
+
+func (t *Tailer) appendPending(st *file, b []byte) {
+	if room := t.cfg.MaxLineBytes - len(st.pending); len(b) > room {
+		st.pending = append(st.pending, b[:room]...)
+		st.over = true
+		return
+	}
+	st.pending = append(st.pending, b...)
+}
+
+var bom = []byte("\xef\xbb\xbf")
+
+// emit sends the pending line, which ends at end, unless it is blank.
+func (t *Tailer) emit(ctx context.Context, st *file, end int64, partial bool, out chan<- Line) error {
+	text, over, offset := st.pending, st.over, st.lineStart
+	st.pending, st.over, st.lineStart = st.pending[:0], false, end
+	if cap(st.pending) > readChunk {
+		st.pending = nil // text stays valid; memory held per idle file stays small
+	}
+	if !over {
+		text = bytes.TrimSuffix(text, []byte("\r"))
+	}
+	text = bytes.TrimLeft(text, "\x00")
+	text = bytes.TrimPrefix(text, bom)
+	if !over && len(bytes.Trim(text, " \t\r\v\f\x00")) == 0 {
+		return nil
+	}
+	if !st.hasOrigin {
+		t.computeOrigin(st)
+	}
+	l := Line{
+		Source: event.Position{Input: t.input, Path: st.path, FileID: st.id, Origin: st.origin,
+			Offset: offset, End: end},
+		Text:     bytes.Clone(text),
+		Oversize: over,
+		Partial:  partial,
+	}
+	select {
+	case out <- l:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// computeOrigin hashes the file's first line (at most 1024 bytes), read
+// afresh so that it does not depend on where reading started.
+func (t *Tailer) computeOrigin(st *file) {
+	b := make([]byte, maxFingerprint)
+	n, err := st.f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return // try again with the next line
+	}
+	b = b[:n]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	st.origin, st.hasOrigin = event.OriginOf(b), true
+	t.reg.SetOrigin(st.id, st.origin)
+}

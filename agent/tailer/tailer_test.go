@@ -1,0 +1,468 @@
+package tailer
+
+import (
+	"context"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/auditship/auditship/agent/registry"
+	"github.com/auditship/auditship/event"
+)
+
+func TestTailer_Append(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "a\nb\n")
+	h.start()
+	h.check([]string{"a", "b"})
+	write(t, h.path("app.log"), "c\n")
+	h.check([]string{"a", "b", "c"})
+	ls := h.got()
+	want := event.Position{Input: "test", Path: h.path("app.log"), FileID: ls[0].Source.FileID,
+		Origin: event.OriginOf([]byte("a")), Offset: 4, End: 6}
+	if diff := cmp.Diff(want, ls[2].Source); diff != "" {
+		t.Fatalf("position of c (-want +got):\n%s", diff)
+	}
+}
+
+func TestTailer_PartialLine(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "a\nb")
+	h.start()
+	h.check([]string{"a"})
+	write(t, h.path("app.log"), "c\n")
+	h.check([]string{"a", "bc"})
+}
+
+func TestTailer_RenameRotation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	w, err := os.OpenFile(h.path("app.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	must(t, err)
+	defer w.Close()
+	_, _ = w.WriteString("a1\na2\n")
+	h.start()
+	h.check([]string{"a1", "a2"})
+	must(t, os.Rename(h.path("app.log"), h.path("app.log.1")))
+	write(t, h.path("app.log"), "b1\n")
+	_, _ = w.WriteString("a3\n") // the writer has not reopened yet
+	write(t, h.path("app.log"), "b2\n")
+	h.check([]string{"a1", "a2", "a3"}, []string{"b1", "b2"})
+	h.restart() // nothing is read twice
+	write(t, h.path("app.log"), "b3\n")
+	h.check([]string{"a1", "a2", "a3"}, []string{"b1", "b2", "b3"})
+}
+
+func TestTailer_TwoQuickRotations(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log*")
+	write(t, h.path("app.log"), "a1\n")
+	h.start()
+	h.check([]string{"a1"})
+	write(t, h.path("app.log"), "a2\n")
+	must(t, os.Rename(h.path("app.log"), h.path("app.log.1")))
+	write(t, h.path("app.log"), "b1\n")
+	must(t, os.Rename(h.path("app.log.1"), h.path("app.log.2")))
+	must(t, os.Rename(h.path("app.log"), h.path("app.log.1")))
+	write(t, h.path("app.log"), "c1\n")
+	write(t, h.path("app.log.1"), "b2\n")
+	h.check([]string{"a1", "a2"}, []string{"b1", "b2"}, []string{"c1"})
+}
+
+func TestTailer_RotationToMatchingName(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "*.log")
+	write(t, h.path("app.log"), "a1\na2\n")
+	h.start()
+	h.check([]string{"a1", "a2"})
+	must(t, os.Rename(h.path("app.log"), h.path("app-1.log")))
+	write(t, h.path("app-1.log"), "a3\n")
+	write(t, h.path("app.log"), "b1\n")
+	h.check([]string{"a1", "a2", "a3"}, []string{"b1"})
+	for _, l := range h.got() {
+		if string(l.Text) == "a3" && l.Source.Path != h.path("app-1.log") {
+			t.Fatalf("a3 read from %q, want the new name", l.Source.Path)
+		}
+	}
+}
+
+func TestTailer_CopyTruncate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		glob     string
+		copyRead bool
+	}{
+		{"copy not matched", "app.log", false},
+		{"copy matched", "app.log*", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, tc.glob)
+			write(t, h.path("app.log"), "a1\na2\n")
+			h.start()
+			h.check([]string{"a1", "a2"})
+			b, err := os.ReadFile(h.path("app.log"))
+			must(t, err)
+			must(t, os.WriteFile(h.path("app.log.1"), b, 0o600))
+			must(t, os.Truncate(h.path("app.log"), 0))
+			write(t, h.path("app.log"), "b1\n")
+			want := [][]string{{"a1", "a2"}, {"b1"}}
+			if tc.copyRead {
+				want = [][]string{{"a1", "a2"}, {"a1", "a2"}, {"b1"}}
+			}
+			h.check(want...)
+			ls := h.got()
+			first := ls[0].Source
+			for _, l := range ls {
+				if string(l.Text) == "b1" {
+					if l.Source.FileID == first.FileID || l.Source.Offset != 0 {
+						t.Fatalf("after truncation: %+v, want a new FileID and offset 0 (before: %+v)", l.Source, first)
+					}
+				} else if l.Source.Origin != first.Origin {
+					t.Fatalf("copy origin %x, want the original's %x", l.Source.Origin, first.Origin)
+				}
+			}
+		})
+	}
+}
+
+func TestTailer_TruncateThenLongerRewrite(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "a1\na2\n")
+	h.start()
+	h.check([]string{"a1", "a2"})
+	// One write(2) replaces the content with a longer one: the size never
+	// drops below the offset as seen by a poll, only the fingerprint tells.
+	must(t, os.WriteFile(h.path("app.log"), []byte("b1-longer\nb2-longer\n"), 0o600))
+	h.check([]string{"a1", "a2"}, []string{"b1-longer", "b2-longer"})
+}
+
+func TestTailer_TruncationWhileStopped(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, content string }{
+		{"shorter", "b\n"},
+		{"longer", "b1-longer-than-before\nb2\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, "app.log")
+			write(t, h.path("app.log"), "a1\na2\n")
+			h.start()
+			h.check([]string{"a1", "a2"})
+			h.stop()
+			must(t, os.Truncate(h.path("app.log"), 0))
+			write(t, h.path("app.log"), tc.content)
+			h.start()
+			want := strings.Split(strings.TrimSuffix(tc.content, "\n"), "\n")
+			h.check([]string{"a1", "a2"}, want)
+		})
+	}
+}
+
+func TestTailer_InodeReuse(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "old content line 1\nold 2\n")
+	h.start()
+	h.check([]string{"old content line 1", "old 2"})
+	h.stop()
+	must(t, os.Remove(h.path("app.log")))
+	write(t, h.path("app.log"), "new content line 1\nnew 2\nnew 3\n")
+	// Whether or not the file system reused the inode, make the registry
+	// hold a stale entry for the new inode, as if it had.
+	fi, err := os.Stat(h.path("app.log"))
+	must(t, err)
+	st := fi.Sys().(*syscall.Stat_t)
+	reg, err := registry.Open(h.regPath, 0)
+	must(t, err)
+	reg.Put(registry.Entry{FileID: registry.NewFileID(uint64(st.Dev), st.Ino), Device: uint64(st.Dev), Inode: st.Ino,
+		Fingerprint: hash([]byte("old content line 1\nold 2\n")), FingerprintLen: 25, Offset: 25})
+	must(t, reg.Save())
+	h.reg = reg
+	h.start()
+	h.check([]string{"new content line 1", "new 2", "new 3"}, []string{"old content line 1", "old 2"})
+}
+
+func TestTailer_ShortFileGrows(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "a\n")
+	h.start()
+	h.check([]string{"a"})
+	h.stop()
+	write(t, h.path("app.log"), "b\n")
+	h.start()
+	h.check([]string{"a", "b"})
+	h.restart()
+	write(t, h.path("app.log"), "c\n")
+	h.check([]string{"a", "b", "c"})
+	es := h.reg.Entries()
+	if len(es) != 1 || es[0].FingerprintLen != 6 || es[0].Offset != 6 {
+		t.Fatalf("registry = %+v, want one entry, fingerprint over 6 bytes, offset 6", es)
+	}
+}
+
+func TestTailer_SymlinkRetarget(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "current.log")
+	write(t, h.path("a.log"), "a1\n")
+	must(t, os.Symlink("a.log", h.path("current.log")))
+	h.start()
+	h.check([]string{"a1"})
+	write(t, h.path("b.log"), "b1\n")
+	must(t, os.Symlink("b.log", h.path("tmp.link")))
+	must(t, os.Rename(h.path("tmp.link"), h.path("current.log"))) // atomic retarget
+	write(t, h.path("a.log"), "a2\n")
+	h.check([]string{"a1", "a2"}, []string{"b1"})
+}
+
+func TestTailer_LinkAndTargetMatched(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "*.log")
+	write(t, h.path("real.log"), "r1\nr2\n")
+	must(t, os.Symlink("real.log", h.path("link.log")))
+	h.start()
+	h.check([]string{"r1", "r2"})
+	h.restart()
+	write(t, h.path("real.log"), "r3\n")
+	h.check([]string{"r1", "r2", "r3"})
+}
+
+func TestTailer_DeleteWhileReading(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := dir + "/app.log"
+	write(t, p, lines("line", 2000))
+	reg, err := registry.Open(dir+"/registry.json", 0)
+	must(t, err)
+	cfg := DefaultConfig()
+	cfg.Paths = []string{p}
+	cfg.ScanInterval = 10 * time.Millisecond
+	tl, err := New("test", cfg, reg, nil)
+	must(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := make(chan Line)
+	done := make(chan error)
+	go func() { done <- tl.Run(ctx, ch) }()
+	defer func() { cancel(); <-done }()
+	l := <-ch // the tailer is now blocked sending the second line
+	must(t, os.Remove(p))
+	got := []string{string(l.Text)}
+	for len(got) < 2000 {
+		select {
+		case l := <-ch:
+			got = append(got, string(l.Text))
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %d lines, want 2000", len(got))
+		}
+	}
+	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("line", 2000), "\n"), "\n"), got); diff != "" {
+		t.Fatalf("lines (-want +got):\n%s", diff)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(reg.Entries()) > 0 { // closed and forgotten once read to its end
+		if time.Now().After(deadline) {
+			t.Fatalf("registry still holds %+v", reg.Entries())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestTailer_DeleteAndRecreate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "a1\n")
+	h.start()
+	h.check([]string{"a1"})
+	must(t, os.Remove(h.path("app.log")))
+	write(t, h.path("app.log"), "b1\n")
+	h.check([]string{"a1"}, []string{"b1"})
+}
+
+func TestTailer_LongLines(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	big := strings.Repeat("x", 4<<20)
+	mid := strings.Repeat("y", 64<<10)
+	write(t, h.path("app.log"), "first\n"+big+"\n"+mid+"\nlast\n")
+	h.start()
+	got := h.wait(4)
+	type short struct {
+		Len      int
+		Oversize bool
+		Offset   int64
+		End      int64
+	}
+	var gs []short
+	for _, l := range got {
+		gs = append(gs, short{len(l.Text), l.Oversize, l.Source.Offset, l.Source.End})
+	}
+	b := int64(len(big))
+	want := []short{
+		{5, false, 0, 6},
+		{1 << 20, true, 6, 6 + b + 1},
+		{64 << 10, false, 7 + b, 7 + b + 64<<10 + 1},
+		{4, false, 8 + b + 64<<10, 8 + b + 64<<10 + 5},
+	}
+	if diff := cmp.Diff(want, gs); diff != "" {
+		t.Fatalf("lines (-want +got):\n%s", diff)
+	}
+	if string(got[1].Text[:3]) != "xxx" || string(got[3].Text) != "last" {
+		t.Fatalf("texts wrong: %q... %q", got[1].Text[:3], got[3].Text)
+	}
+}
+
+func TestTailer_BOMAndCRLF(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "\xef\xbb\xbfa\r\nb\r\n\xff\xfe invalid\r\n")
+	h.start()
+	h.check([]string{"a", "b", "\xff\xfe invalid"})
+}
+
+func TestTailer_BlankLines(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "a\n\n  \r\n\x00\x00\x00\nb\n \t\n")
+	h.start()
+	h.check([]string{"a", "b"})
+	b := h.got()[1].Source
+	if b.Offset != 11 || b.End != 13 {
+		t.Fatalf("b at %d..%d, want 11..13", b.Offset, b.End)
+	}
+	write(t, h.path("app.log"), "\x00\x00c\n")
+	h.check([]string{"a", "b", "c"})
+}
+
+func TestTailer_RestartResume(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	write(t, h.path("app.log"), "a\nb\n")
+	h.ackIf = func(l Line) bool { return string(l.Text) != "b" } // b stays unacked
+	h.start()
+	h.check([]string{"a", "b"})
+	h.restart()
+	write(t, h.path("app.log"), "c\n")
+	// b is delivered again (at least once), a is not.
+	h.check([]string{"a", "b", "b", "c"})
+	h.ackIf = nil
+	h.restart()
+	write(t, h.path("app.log"), "d\n")
+	h.check([]string{"a", "b", "b", "c", "d"})
+}
+
+func TestTailer_StartAtEnd(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "*.log")
+	h.cfg.StartAt = "end"
+	write(t, h.path("old.log"), "o1\n")
+	h.start()
+	time.Sleep(5 * h.cfg.ScanInterval)
+	write(t, h.path("old.log"), "o2\n")
+	write(t, h.path("new.log"), "n1\n") // appeared after start: read from its start
+	h.check([]string{"n1"}, []string{"o2"})
+}
+
+func TestTailer_Once(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir+"/a.log", "a1\na2\n")
+	write(t, dir+"/b.log", "b1\n")
+	write(t, dir+"/c.gz", "zip\n")
+	reg, err := registry.Open(dir+"/registry.json", 0)
+	must(t, err)
+	cfg := DefaultConfig()
+	cfg.Paths = []string{dir + "/**"}
+	cfg.Exclude = []string{"*.gz", "registry.json"}
+	cfg.Once = true
+	cfg.MaxOpenFiles = 1
+	tl, err := New("test", cfg, reg, nil)
+	must(t, err)
+	ch := make(chan Line, 10)
+	must(t, tl.Run(t.Context(), ch))
+	close(ch)
+	var got []Line
+	for l := range ch {
+		got = append(got, l)
+	}
+	if diff := cmp.Diff([][]string{{"a1", "a2"}, {"b1"}}, groups(got)); diff != "" {
+		t.Fatalf("lines (-want +got):\n%s", diff)
+	}
+}
+
+func TestTailer_DirectoryAppearsLater(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "**/*.log")
+	h.start()
+	must(t, os.MkdirAll(h.path("x/y"), 0o755))
+	write(t, h.path("x/y/app.log"), "a\n")
+	h.check([]string{"a"})
+}
+
+func TestTailer_MaxOpenFiles(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "*.log")
+	h.cfg.MaxOpenFiles = 1
+	h.cfg.CloseInactive = 30 * time.Millisecond
+	for _, n := range []string{"a", "b", "c"} {
+		write(t, h.path(n+".log"), n+"1\n")
+	}
+	h.start()
+	h.check([]string{"a1"}, []string{"b1"}, []string{"c1"})
+	write(t, h.path("b.log"), "b2\n")
+	h.check([]string{"a1"}, []string{"b1", "b2"}, []string{"c1"})
+}
+
+func TestNew_Validates(t *testing.T) {
+	t.Parallel()
+	reg, _ := registry.Open(t.TempDir()+"/r.json", 0)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no paths", Config{}},
+		{"bad glob", Config{Paths: []string{"/x/[a"}}},
+		{"bad start_at", Config{Paths: []string{"/x"}, StartAt: "middle"}},
+		{"fingerprint too long", Config{Paths: []string{"/x"}, FingerprintBytes: 4096}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := New("test", tc.cfg, reg, nil); err == nil {
+				t.Fatal("New succeeded, want an error")
+			}
+		})
+	}
+}
+
+// TestTailer_LateAcksAfterTruncation: acks for lines read before a
+// truncation arrive after it and must not move the new content's offset.
+func TestTailer_LateAcksAfterTruncation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	h.ackIf = func(l Line) bool { return !strings.HasPrefix(string(l.Text), "a") }
+	write(t, h.path("app.log"), "a1-long-line\na2-long-line\n")
+	h.start()
+	h.check([]string{"a1-long-line", "a2-long-line"})
+	must(t, os.Truncate(h.path("app.log"), 0))
+	write(t, h.path("app.log"), "b1\n")
+	h.check([]string{"a1-long-line", "a2-long-line"}, []string{"b1"})
+	for _, l := range h.got()[:2] { // the pipeline acks the old lines late
+		h.reg.Ack(l.Source.FileID, l.Source.End)
+	}
+	b := h.got()[2].Source
+	e, ok := h.reg.Get(b.FileID)
+	if !ok || e.Offset != b.End {
+		t.Fatalf("entry after late acks = %+v, want offset %d", e, b.End)
+	}
+	h.restart()
+	write(t, h.path("app.log"), "b2\n")
+	h.check([]string{"a1-long-line", "a2-long-line"}, []string{"b1", "b2"})
+}
