@@ -1,0 +1,87 @@
+package json
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/auditship/auditship/parsers"
+)
+
+// Config is the body of a `parser "json" { ... }` block.
+type Config struct {
+	// ExpandDottedKeys makes a dotted top-level key ("user.name") reachable
+	// as a nested path (record.user.name) by moving it into nested objects;
+	// see the package doc for conflicts. Default true.
+	ExpandDottedKeys bool `hcl:"expand_dotted_keys,optional"`
+
+	// Block is where the parser block is defined, the Subject of diagnostics
+	// about absent keys. gohcl fills it only when decoding a block; after the
+	// second pass (DecodeBody of the block's remain body) the config loader
+	// copies the parser block's DefRange here.
+	Block hcl.Range `hcl:",def_range"`
+}
+
+// DefaultConfig returns the defaults: expand_dotted_keys = true.
+func DefaultConfig() Config {
+	return Config{ExpandDottedKeys: true}
+}
+
+// Validate reports problems in c. It does no I/O. Every combination of json
+// settings is valid, so it returns no diagnostics; it exists so all parser
+// configs are checked the same way.
+func (c *Config) Validate() hcl.Diagnostics {
+	return nil
+}
+
+// Decoder reads one JSON object per line. It is safe for concurrent use.
+type Decoder struct {
+	expand bool
+}
+
+var _ parsers.Decoder = (*Decoder)(nil)
+
+// New returns a Decoder for c.
+func New(c Config) (*Decoder, error) {
+	if diags := c.Validate(); diags.HasErrors() {
+		return nil, fmt.Errorf("json parser config: %s", diags.Error())
+	}
+	return &Decoder{expand: c.ExpandDottedKeys}, nil
+}
+
+var bom = []byte("\xEF\xBB\xBF")
+
+// Decode parses line, which must hold one JSON object. Numbers come back as
+// json.Number, exactly as written. A blank line returns an error wrapping
+// [parsers.ErrSkip]; anything else that is not one well-formed JSON object in
+// valid UTF-8 returns an error such as "invalid JSON at byte 17: ...", with the
+// offset counted in bytes from 0. The Record does not alias line.
+func (d *Decoder) Decode(line []byte) (parsers.Record, error) {
+	line = bytes.TrimPrefix(line, bom)
+	s := scanner{b: line}
+	s.ws()
+	if s.i == len(line) {
+		return nil, fmt.Errorf("blank line: %w", parsers.ErrSkip)
+	}
+	if line[s.i] != '{' {
+		start := s.i
+		if _, err := s.value(); err != nil {
+			return nil, err
+		}
+		s.i = start
+		return nil, s.errf("top-level value is not an object")
+	}
+	rec, err := s.object()
+	if err != nil {
+		return nil, err
+	}
+	s.ws()
+	if s.i != len(line) {
+		return nil, s.errf("%s after the top-level object", s.describe())
+	}
+	if d.expand {
+		expandDotted(rec)
+	}
+	return rec, nil
+}

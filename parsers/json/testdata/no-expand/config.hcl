@@ -1,0 +1,1 @@
+expand_dotted_keys = false

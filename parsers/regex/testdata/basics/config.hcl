@@ -1,0 +1,1 @@
+pattern = "^user=(?P<user>\\S+) action=(?P<action>\\S*)( (?P<rest>.*))?$"

@@ -1,0 +1,3 @@
+rfc            = "3164"
+message_format = "logfmt"
+timezone       = "Europe/Berlin"

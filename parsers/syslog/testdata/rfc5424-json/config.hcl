@@ -1,0 +1,2 @@
+rfc            = "auto"
+message_format = "json"
