@@ -1,0 +1,7 @@
+mapping {
+  event_time  = record.ts
+  event_name  = record.audit.resource
+  event_type  = record.audit.action
+  user_uid    = record.audit.user_uid
+  time_format = "yyyy-mm-dd HH:MM:SS"
+}
