@@ -1,0 +1,114 @@
+package schema
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Censor returns s with every character but the last 4 replaced by an
+// asterisk, as the platform renders censored_key
+// ("************************************************************E4YO").
+// The length in characters is kept, so censoring is idempotent. Strings of
+// fewer than 5 characters become all asterisks.
+func Censor(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n < 5 {
+		return strings.Repeat("*", n)
+	}
+	// Index of the 4th rune from the end.
+	i := len(s)
+	for range 4 {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	if strings.TrimLeft(s[:i], "*") == "" {
+		return s // already censored
+	}
+	var b strings.Builder
+	b.Grow(n - 4 + len(s) - i)
+	for range n - 4 {
+		b.WriteByte('*')
+	}
+	b.WriteString(s[i:])
+	return b.String()
+}
+
+// isCensored reports whether s already has the shape [Censor] produces:
+// asterisks followed by at most 4 other characters.
+func isCensored(s string) bool {
+	t := strings.TrimLeft(s, "*")
+	return len(t) < len(s) && utf8.RuneCountInString(t) <= 4
+}
+
+// hmacer computes keyed hashes; safe for concurrent use.
+type hmacer struct {
+	pool sync.Pool // of hash.Hash, keyed
+}
+
+func newHMACer(key []byte) *hmacer {
+	key = append([]byte(nil), key...)
+	return &hmacer{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+}
+
+// sum returns the lowercase hex HMAC-SHA256 of s.
+func (h *hmacer) sum(s string) string {
+	m := h.pool.Get().(hash.Hash)
+	m.Reset()
+	_, _ = m.Write([]byte(s))
+	var buf [sha256.Size]byte
+	out := hex.EncodeToString(m.Sum(buf[:0]))
+	h.pool.Put(m)
+	return out
+}
+
+// redactPath redacts the values at path (attribute names; list elements
+// are passed through) inside v in place, and returns v (changed when v is
+// itself the target). Values that do not have the path's shape are left
+// alone: validation reports them.
+func redactPath(v any, path []string, red func(string) string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(path) == 0 {
+			for k, e := range x {
+				x[k] = redactPath(e, nil, red)
+			}
+			return v
+		}
+		if e, ok := x[path[0]]; ok {
+			x[path[0]] = redactPath(e, path[1:], red)
+		}
+		return v
+	case []any:
+		for i, e := range x {
+			x[i] = redactPath(e, path, red)
+		}
+		return v // not x: re-boxing the slice header would allocate
+	}
+	if len(path) > 0 {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		if r := red(x); r != x {
+			return r
+		}
+		return v // unchanged: boxing the string again would allocate
+	case json.Number:
+		return red(x.String())
+	}
+	// Other scalars (bool, null, Go numbers) carry nothing to hide or
+	// cannot be redacted to the same type; numbers are redacted as text.
+	if isNumber(v) {
+		b, err := json.Marshal(v)
+		if err == nil {
+			return red(string(b))
+		}
+	}
+	return v
+}

@@ -1,0 +1,5 @@
+schema "thing" {
+  details   = object({ uid = number, secret = string })
+  sensitive = ["secret"]
+  redact    = "mask"
+}

@@ -1,0 +1,3 @@
+schemas {
+  unknown_event_name = "drop"
+}

@@ -1,0 +1,5 @@
+schema "acct" {
+  details   = object({ email = string })
+  sensitive = ["email"]
+  redact    = "hmac"
+}

@@ -1,0 +1,3 @@
+schema "thing" {
+  details = object({ uid = number, name = optional(string, "none") })
+}
