@@ -1,0 +1,44 @@
+// Package sqlite is the embedded default store of auditship: events go into
+// one SQLite database file (modernc.org/sqlite, no cgo) and are read back for
+// GET /audit-logs.
+//
+// # Configuration
+//
+//	output "sqlite" "local" {
+//	  path         = "audit.db" # relative to the agent's data_dir
+//	  busy_timeout = "5s"
+//	}
+//
+// # Storage
+//
+// One table, events, keyed by event_id (the SQLite rowid). event_time is
+// stored as INTEGER nanoseconds since the Unix epoch, UTC, so sorting and
+// range filters are exact and no precision is lost; event_details is JSON text
+// written with [event.MarshalDetails] (numbers kept as written). The columns
+// source_input, source_path and source_offset say where each event was read;
+// they are for operators with the sqlite3 shell and are never returned by
+// [Store.Search]. Indexes cover (event_time, event_id) and each filter
+// followed by (event_time, event_id). The schema version is kept in
+// PRAGMA user_version and migrated by [Store.Open].
+//
+// # Durability
+//
+// The database runs in WAL mode with synchronous=FULL: every Write is one
+// transaction and its commit fsyncs the WAL before Write returns. The agent
+// acknowledges file offsets as soon as Write returns nil, so a batch must
+// survive kill -9 and power loss at that point; synchronous=NORMAL would only
+// survive a process crash. The cost is one fsync per batch, which is why
+// batches should be large (see the Write benchmark).
+//
+// Writes are idempotent: INSERT ... ON CONFLICT(event_id) DO NOTHING, so a
+// batch replayed after a crash stores nothing twice. The first stored version
+// of an event_id wins.
+//
+// # Concurrency
+//
+// Write is called by one goroutine at a time (the [outputs.Output] contract);
+// Search may run concurrently with it and with itself, on a separate pool of
+// read-only connections. Because of WAL, readers never block the writer and
+// see the last committed batch. Another process, such as auditship query, can
+// read the same file at the same time through [Store.OpenReadOnly].
+package sqlite

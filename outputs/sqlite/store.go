@@ -1,0 +1,427 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/auditship/auditship/event"
+	"github.com/auditship/auditship/outputs"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// schemaVersion is the PRAGMA user_version this code writes and reads.
+const schemaVersion = 1
+
+// migrations[i] moves a database from user_version i to i+1.
+var migrations = []string{
+	`CREATE TABLE events (
+		event_id      INTEGER PRIMARY KEY,
+		event_time    INTEGER NOT NULL, -- nanoseconds since the Unix epoch, UTC
+		event_name    TEXT    NOT NULL,
+		event_type    TEXT    NOT NULL,
+		event_details TEXT    NOT NULL, -- JSON object
+		user_uid      INTEGER NOT NULL,
+		source_input  TEXT    NOT NULL DEFAULT '',
+		source_path   TEXT    NOT NULL DEFAULT '',
+		source_offset INTEGER NOT NULL DEFAULT 0,
+		stored_at     INTEGER NOT NULL  -- nanoseconds since the Unix epoch, UTC
+	);
+	CREATE INDEX events_time ON events (event_time, event_id);
+	CREATE INDEX events_name_time ON events (event_name, event_time, event_id);
+	CREATE INDEX events_type_time ON events (event_type, event_time, event_id);
+	CREATE INDEX events_user_time ON events (user_uid, event_time, event_id);`,
+}
+
+// ErrClosed is returned by Write on a Store that is not open (before Open or
+// after Close). Search wraps it together with [outputs.ErrUnavailable].
+var ErrClosed = errors.New("sqlite store not open")
+
+// minTime and maxTime bound the event_time a Store can hold: int64
+// nanoseconds since the Unix epoch.
+var (
+	minTime = time.Unix(0, math.MinInt64).UTC()
+	maxTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// Store is the SQLite output and searcher. Create it with [New], then call
+// [Store.Open] (read-write, for the agent) or [Store.OpenReadOnly] (for a
+// process that only searches). Write is not safe for concurrent use (one
+// writer, as [outputs.Output] promises); Search is, also concurrently with
+// Write.
+type Store struct {
+	path    string
+	busy    time.Duration
+	log     *slog.Logger
+	nowFunc func() time.Time
+
+	mu sync.RWMutex
+	w  *sql.DB // one connection, read-write; nil when read-only or not open
+	r  *sql.DB // read-only pool; nil when not open
+}
+
+// New returns a Store for c. A relative c.Path is joined to dataDir. New does
+// no I/O; c must have passed [Config.Validate].
+func New(c Config, dataDir string, log *slog.Logger) (*Store, error) {
+	if c.Path == "" {
+		c.Path = DefaultConfig().Path
+	}
+	busy, err := c.busyTimeout()
+	if err != nil {
+		return nil, fmt.Errorf("sqlite busy_timeout: %w", err)
+	}
+	p := c.Path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dataDir, p)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{
+		path:    p,
+		busy:    busy,
+		log:     log.With("component", "output", "output_type", "sqlite", "path", p),
+		nowFunc: time.Now,
+	}, nil
+}
+
+// Path returns the database file the Store uses.
+func (s *Store) Path() string { return s.path }
+
+// dsn builds a modernc.org/sqlite data source name for the file with extra
+// query parameters.
+func (s *Store) dsn(params url.Values) string {
+	abs, err := filepath.Abs(s.path)
+	if err != nil {
+		abs = s.path
+	}
+	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(s.busy.Milliseconds(), 10)+")")
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: params.Encode()}
+	if !strings.HasPrefix(u.Path, "/") { // Windows drive letters
+		u.Path = "/" + u.Path
+	}
+	return u.String()
+}
+
+// Open creates the database file if needed, switches it to WAL mode, migrates
+// the schema and opens the read pool. It is called once, before the first
+// Write.
+func (s *Store) Open(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w != nil || s.r != nil {
+		return fmt.Errorf("open sqlite %q: already open", s.path)
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
+		return fmt.Errorf("open sqlite %q: %w", s.path, err)
+	}
+	w, err := sql.Open("sqlite", s.dsn(url.Values{
+		"_pragma": {"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
+		"_txlock": {"immediate"},
+	}))
+	if err != nil {
+		return fmt.Errorf("open sqlite %q: %w", s.path, err)
+	}
+	// One writer connection: writes are serial anyway, and the pragmas above
+	// apply per connection.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite %q: %w", s.path, err)
+	}
+	r, err := s.openReader(ctx, false)
+	if err != nil {
+		_ = w.Close()
+		return err
+	}
+	s.w, s.r = w, r
+	s.log.Info("store opened", "schema_version", schemaVersion)
+	return nil
+}
+
+// OpenReadOnly opens an existing database for Search only, for a process
+// that reads while an agent writes (auditship query). Write then returns
+// [ErrClosed]. It fails when the file does not exist or its schema is not one
+// this code reads.
+func (s *Store) OpenReadOnly(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w != nil || s.r != nil {
+		return fmt.Errorf("open sqlite %q: already open", s.path)
+	}
+	r, err := s.openReader(ctx, true)
+	if err != nil {
+		return err
+	}
+	s.r = r
+	return nil
+}
+
+// openReader opens the read pool and checks the schema version. With ro the
+// file is opened with mode=ro, so it must exist.
+func (s *Store) openReader(ctx context.Context, ro bool) (*sql.DB, error) {
+	v := url.Values{"_pragma": {"query_only(1)"}}
+	if ro {
+		v.Set("mode", "ro")
+	}
+	r, err := sql.Open("sqlite", s.dsn(v))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %q for reading: %w", s.path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	var ver int
+	if err := r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&ver); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("open sqlite %q for reading: %w", s.path, err)
+	}
+	if ver != schemaVersion {
+		_ = r.Close()
+		return nil, fmt.Errorf("open sqlite %q for reading: schema version %d, want %d (run the agent once to migrate)", s.path, ver, schemaVersion)
+	}
+	return r, nil
+}
+
+// migrate brings the schema to schemaVersion in one transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var ver int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&ver); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if ver > schemaVersion {
+		return fmt.Errorf("schema version %d is newer than this auditship supports (%d)", ver, schemaVersion)
+	}
+	for v := ver; v < schemaVersion; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
+	}
+	if ver == schemaVersion {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(schemaVersion)); err != nil {
+		return fmt.Errorf("set schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migration: %w", err)
+	}
+	return nil
+}
+
+const insertSQL = `INSERT INTO events
+	(event_id, event_time, event_name, event_type, event_details, user_uid,
+	 source_input, source_path, source_offset, stored_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT(event_id) DO NOTHING`
+
+// Write stores batch in one transaction and returns after the commit is on
+// disk. Events already stored (same event_id) are left as they are. An event
+// that cannot be stored at all (event_time outside the years 1677 to 2262,
+// event_details that do not encode as JSON) is reported in a
+// *[outputs.BatchError] as not retryable while the rest of the batch is
+// committed. Any other error means nothing was committed.
+func (s *Store) Write(ctx context.Context, batch []event.Event) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.w == nil {
+		return ErrClosed
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	start := time.Now()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin sqlite write: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	st, err := tx.PrepareContext(ctx, insertSQL)
+	if err != nil {
+		return fmt.Errorf("prepare sqlite insert: %w", err)
+	}
+	defer func() { _ = st.Close() }()
+	var bad []outputs.ItemError
+	stored := s.nowFunc().UnixNano()
+	for i, e := range batch {
+		if e.Time.Before(minTime) || e.Time.After(maxTime) {
+			bad = append(bad, outputs.ItemError{Index: i, Reason: fmt.Sprintf("event_time %s outside the range the sqlite store holds", e.Time.UTC().Format(time.RFC3339))})
+			continue
+		}
+		d, err := event.MarshalDetails(e.Details)
+		if err != nil {
+			bad = append(bad, outputs.ItemError{Index: i, Reason: err.Error()})
+			continue
+		}
+		if _, err := st.ExecContext(ctx, e.ID, e.Time.UnixNano(), e.Name, e.Type, string(d), e.UserUID,
+			e.Source.Input, e.Source.Path, e.Source.Offset, stored); err != nil {
+			return fmt.Errorf("insert event %d: %w", e.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit sqlite write: %w", err)
+	}
+	s.log.Debug("batch written", "count", len(batch)-len(bad), "duration", time.Since(start))
+	if len(bad) > 0 {
+		return &outputs.BatchError{Items: bad}
+	}
+	return nil
+}
+
+// Search returns at most q.Limit events matching q, sorted by (event_time,
+// event_id) in q.Order, strictly after q.After when it is set. Names, Types
+// and UserUIDs each match any of their values; different filters must all
+// match. Start is inclusive, End exclusive. Errors from the database,
+// including a Store that is not open, wrap [outputs.ErrUnavailable].
+func (s *Store) Search(ctx context.Context, q outputs.Query) ([]event.Event, error) {
+	if q.Limit <= 0 {
+		return []event.Event{}, nil
+	}
+	query, args := buildSearch(q)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.r == nil {
+		return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, ErrClosed)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := make([]event.Event, 0, min(q.Limit, 1024))
+	for rows.Next() {
+		var (
+			e       event.Event
+			ns      int64
+			details string
+		)
+		if err := rows.Scan(&e.ID, &ns, &e.Name, &e.Type, &details, &e.UserUID); err != nil {
+			return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, err)
+		}
+		e.Time = time.Unix(0, ns).UTC()
+		if e.Details, err = event.UnmarshalDetails([]byte(details)); err != nil {
+			return nil, fmt.Errorf("search sqlite: event %d: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, err)
+	}
+	return out, nil
+}
+
+// buildSearch turns q into SQL and its arguments. Only placeholders carry
+// values; the SQL text depends only on which filters are set and how many
+// values each has.
+func buildSearch(q outputs.Query) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	in := func(col string, n int) {
+		where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")")
+	}
+	if len(q.Names) > 0 {
+		in("event_name", len(q.Names))
+		for _, v := range q.Names {
+			args = append(args, v)
+		}
+	}
+	if len(q.Types) > 0 {
+		in("event_type", len(q.Types))
+		for _, v := range q.Types {
+			args = append(args, v)
+		}
+	}
+	if len(q.UserUIDs) > 0 {
+		in("user_uid", len(q.UserUIDs))
+		for _, v := range q.UserUIDs {
+			args = append(args, v)
+		}
+	}
+	if !q.Start.IsZero() {
+		where = append(where, "event_time >= ?")
+		args = append(args, clampNanos(q.Start))
+	}
+	if !q.End.IsZero() {
+		where = append(where, "event_time < ?")
+		args = append(args, clampNanos(q.End))
+	}
+	dir, cmp := "DESC", "<"
+	if q.Order == outputs.Asc {
+		dir, cmp = "ASC", ">"
+	}
+	if q.After != nil {
+		where = append(where, "(event_time, event_id) "+cmp+" (?, ?)")
+		args = append(args, clampNanos(q.After.Time), q.After.ID)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT event_id, event_time, event_name, event_type, event_details, user_uid FROM events")
+	if len(where) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(where, " AND "))
+	}
+	fmt.Fprintf(&b, " ORDER BY event_time %s, event_id %s LIMIT ?", dir, dir)
+	args = append(args, q.Limit)
+	return b.String(), args
+}
+
+// clampNanos converts t to nanoseconds since the Unix epoch, saturating at
+// the int64 range so far-off bounds still compare correctly.
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// Close checkpoints the WAL into the database file and closes it. Searches
+// in flight finish first. Close after Close is a no-op. It returns ctx.Err()
+// without closing if ctx has already ended.
+func (s *Store) Close(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+		s.r = nil
+	}
+	if s.w != nil {
+		// Folding the WAL back keeps the .db file complete on its own, for
+		// copies and backups; failure only leaves a longer WAL behind.
+		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			s.log.Warn("wal checkpoint failed", "error", err)
+		}
+		errs = append(errs, s.w.Close())
+		s.w = nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite %q: %w", s.path, err)
+	}
+	s.log.Info("store closed")
+	return nil
+}

@@ -1,0 +1,71 @@
+// Package query serves the audit-log HTTP API on top of an
+// [outputs.Searcher]:
+//
+//	GET /audit-logs?limit=100
+//	Authorization: Bearer <key>
+//
+// # Authentication and roles
+//
+// Every request to /audit-logs carries an API key as a bearer token. Keys
+// are configured only by their SHA-256 ([HashKey]) in api_key blocks, each
+// with a role; the superadmin key from AUDITSHIP_SUPERADMIN_KEY or the
+// generated data_dir/superadmin.key ([LoadOrCreateKey]) has role superadmin
+// and key_name "superadmin". Hashes are compared in constant time. Only role
+// superadmin may read:
+//
+//	no Authorization header, or not Bearer  401 unauthorized (WWW-Authenticate: Bearer realm="auditship")
+//	unknown key                              401 unauthorized
+//	known key, role other than superadmin    403 forbidden
+//	more than rate_limit/s (burst rate_burst) per key  429 rate_limited, Retry-After in seconds
+//
+// # Parameters
+//
+//	limit       events per page, 1 to 10000; default 100
+//	start_time  inclusive lower bound on event_time
+//	end_time    exclusive upper bound on event_time
+//	event_name  repeatable; repeats are OR: event_name=user&event_name=api_key
+//	event_type  repeatable, OR
+//	user_uid    repeatable, OR; whole numbers
+//	order       desc (newest first, default) or asc, on (event_time, event_id)
+//	cursor      the X-Next-Cursor of the previous page
+//
+// Different parameters combine with AND. Times are ISO 8601:
+// "2021-08-17T20:51:47.268843" has no zone and is UTC (the form event_time
+// takes in responses); "2021-08-17T22:51:47.268843+02:00", a "Z" suffix and a
+// bare date "2021-08-17" (midnight UTC) are accepted too. A parameter that is
+// unknown, repeated when it may not be, empty or malformed gives 400
+// bad_request with a message naming it.
+//
+// # Responses
+//
+// 200 has Content-Type application/json and a plain JSON list of events,
+// each with exactly six fields (see [event.Event]); [] when nothing matches:
+//
+//	[{"event_id":1,"event_time":"2021-08-17T20:51:47.268843","event_name":"api_key",
+//	  "event_type":"create","event_details":{...},"user_uid":42}]
+//
+// When a page is full (as many events as limit) the response also has
+//
+//	X-Next-Cursor: <cursor>
+//	Link: </audit-logs?limit=100&order=desc&...&cursor=<cursor>>; rel="next"
+//
+// The next page holds the events strictly after the last one of this page in
+// the page's order, so paging while events are added returns every event
+// that existed at the start exactly once; a last page may be empty. The
+// cursor is opaque: base64url of the last (event_time, event_id) and the
+// order, signed with HMAC-SHA256 under a secret derived from the superadmin
+// key (random per process when there is none). A changed or foreign cursor,
+// or one used with the other order, gives 400. A cursor without order=
+// continues in the cursor's order.
+//
+// Errors have a JSON body {"error":"<code>","message":"<text>"} with the
+// codes unauthorized (401), forbidden (403), bad_request (400, 405),
+// not_found (404), rate_limited (429), unavailable (503: the store cannot be
+// reached) and internal (500). Bodies never hold stack traces or paths.
+//
+// Every successful read is itself audited: [Options.OnRead] receives an
+// audit_log/read event with details key_name, parameters (map from parameter
+// name to its list of values), result_count and remote_addr.
+//
+// GET /healthz answers {"status":"ok"} without authentication.
+package query

@@ -1,0 +1,599 @@
+package query
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"go.uber.org/goleak"
+
+	"github.com/auditship/auditship/event"
+	"github.com/auditship/auditship/outputs"
+	"github.com/auditship/auditship/outputs/sqlite"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	rootKey   = "root-key-from-env"
+	opsKey    = "ops-script-key"
+	viewerKey = "viewer-key"
+)
+
+// testHCL configures one superadmin and one viewer key by hash.
+var testHCL = fmt.Sprintf(`
+listen = "127.0.0.1:0"
+api_key "ops-script" {
+  sha256 = %q
+  role   = "superadmin"
+}
+api_key "dashboard" {
+  sha256 = %q
+  role   = "viewer"
+}
+`, HashKey(opsKey), HashKey(viewerKey))
+
+// decodeConfig decodes src over DefaultConfig as the agent does.
+func decodeConfig(t *testing.T, src string) (Config, hcl.Diagnostics) {
+	t.Helper()
+	f, diags := hclsyntax.ParseConfig([]byte(src), "agent.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatalf("parse: %v", diags)
+	}
+	c := DefaultConfig()
+	if diags := gohcl.DecodeBody(f.Body, nil, &c); diags.HasErrors() {
+		t.Fatalf("decode: %v", diags)
+	}
+	return c, c.Validate()
+}
+
+// testEnv is a real sqlite store behind a real HTTP server.
+type testEnv struct {
+	store *sqlite.Store
+	srv   *Server
+	url   string
+
+	mu    sync.Mutex
+	reads []event.Event
+}
+
+func newEnv(t *testing.T, src string, o Options) *testEnv {
+	t.Helper()
+	st, err := sqlite.New(sqlite.DefaultConfig(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	c, diags := decodeConfig(t, src)
+	if diags.HasErrors() {
+		t.Fatalf("config: %v", diags)
+	}
+	env := &testEnv{store: st}
+	o.OnRead = func(e event.Event) {
+		env.mu.Lock()
+		defer env.mu.Unlock()
+		env.reads = append(env.reads, e)
+	}
+	env.srv, err = New(c, st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(env.srv.Handler())
+	t.Cleanup(hs.Close)
+	env.url = hs.URL
+	return env
+}
+
+// get sends GET path with key (none when "") and returns status, headers and body.
+func (env *testEnv) get(t *testing.T, path, key string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, env.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// events decodes a 200 body.
+func decodeEvents(t *testing.T, b []byte) []event.Event {
+	t.Helper()
+	var evs []event.Event
+	if err := json.Unmarshal(b, &evs); err != nil {
+		t.Fatalf("decode body %q: %v", b, err)
+	}
+	return evs
+}
+
+func ids(evs []event.Event) []int64 {
+	out := make([]int64, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID
+	}
+	return out
+}
+
+var base = time.Date(2021, 8, 17, 20, 51, 47, 268843000, time.UTC)
+
+// makeEvents returns n events with ids from first; every third shares the
+// time of the one before.
+func makeEvents(first, n int) []event.Event {
+	names := []string{"user", "dataset", "api_key"}
+	types := []string{"create", "delete", "login", "update"}
+	evs := make([]event.Event, n)
+	for i := range evs {
+		step := i - i/3
+		evs[i] = event.Event{
+			ID:      int64(first + i),
+			Time:    base.Add(time.Duration(step) * time.Millisecond),
+			Name:    names[i%len(names)],
+			Type:    types[i%len(types)],
+			Details: map[string]any{"n": json.Number(strconv.Itoa(i))},
+			UserUID: int64(i % 5),
+		}
+	}
+	return evs
+}
+
+func TestServer_Auth(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	tests := []struct {
+		name   string
+		header string
+		status int
+		code   string
+	}{
+		{"no key", "", 401, "unauthorized"},
+		{"basic auth", "Basic cm9vdDpyb290", 401, "unauthorized"},
+		{"empty bearer", "Bearer ", 401, "unauthorized"},
+		{"wrong key", "Bearer nope", 401, "unauthorized"},
+		{"hash as key", "Bearer " + HashKey(opsKey), 401, "unauthorized"},
+		{"viewer from config", "Bearer " + viewerKey, 403, "forbidden"},
+		{"superadmin from config", "Bearer " + opsKey, 200, ""},
+		{"superadmin from options", "Bearer " + rootKey, 200, ""},
+		{"scheme case", "bearer " + rootKey, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, env.url+"/audit-logs", nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tt.status, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			if tt.status == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), `Bearer realm="auditship"`) {
+				t.Errorf("WWW-Authenticate %q, want Bearer realm", resp.Header.Get("WWW-Authenticate"))
+			}
+			if tt.status == 200 {
+				if string(b) != "[]\n" {
+					t.Errorf("body %q, want []", b)
+				}
+				return
+			}
+			var e apiError
+			if err := json.Unmarshal(b, &e); err != nil || e.Error != tt.code || e.Message == "" {
+				t.Errorf("body %s, want error %q with a message", b, tt.code)
+			}
+		})
+	}
+}
+
+func TestServer_BadRequests(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	if err := env.store.Write(t.Context(), makeEvents(1, 5)); err != nil {
+		t.Fatal(err)
+	}
+	_, h, _ := env.get(t, "/audit-logs?limit=2", rootKey)
+	good := h.Get("X-Next-Cursor")
+	if good == "" {
+		t.Fatal("no X-Next-Cursor on a full page")
+	}
+	other, err := New(DefaultConfig(), env.store, Options{SuperadminKey: "another-server"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := other.cursors.encode(outputs.Cursor{Time: base, ID: 3}, outputs.Desc)
+	tampered := []byte(good)
+	tampered[5] ^= 1
+	tests := []struct {
+		name, query, mention string
+	}{
+		{"limit zero", "limit=0", "limit"},
+		{"limit too big", "limit=10001", "limit"},
+		{"limit not a number", "limit=abc", "limit"},
+		{"limit negative", "limit=-1", "limit"},
+		{"limit twice", "limit=1&limit=2", "limit"},
+		{"unknown parameter", "limit=1&colour=red&Size=2", `"Size", "colour"`},
+		{"bad start_time", "start_time=yesterday", "start_time"},
+		{"bad end_time", "end_time=2021-13-01T00:00:00", "end_time"},
+		{"start after end", "start_time=2021-08-18&end_time=2021-08-17", "start_time"},
+		{"bad order", "order=sideways", "order"},
+		{"bad user_uid", "user_uid=1&user_uid=x", "user_uid"},
+		{"empty event_name", "event_name=", "event_name"},
+		{"tampered cursor", "cursor=" + string(tampered), "cursor"},
+		{"truncated cursor", "cursor=" + good[:20], "cursor"},
+		{"garbage cursor", "cursor=%25%00", "cursor"},
+		{"foreign cursor", "cursor=" + foreign, "cursor"},
+		{"cursor for other order", "order=asc&cursor=" + good, "cursor"},
+		{"malformed query", "limit=1&%zz", "query string"},
+		{"semicolon", "limit=1;limit=2", "query string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, h, b := env.get(t, "/audit-logs?"+tt.query, rootKey)
+			if status != 400 {
+				t.Fatalf("status %d, want 400; body %s", status, b)
+			}
+			if ct := h.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			var e apiError
+			if err := json.Unmarshal(b, &e); err != nil || e.Error != "bad_request" {
+				t.Fatalf("body %s, want error bad_request", b)
+			}
+			if !strings.Contains(e.Message, tt.mention) {
+				t.Errorf("message %q does not mention %q", e.Message, tt.mention)
+			}
+		})
+	}
+	t.Run("good cursor", func(t *testing.T) {
+		status, _, b := env.get(t, "/audit-logs?limit=2&cursor="+good, rootKey)
+		if status != 200 {
+			t.Fatalf("status %d; body %s", status, b)
+		}
+	})
+}
+
+func TestServer_Filters(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	evs := makeEvents(1, 60)
+	if err := env.store.Write(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	keep := func(desc bool, f func(e event.Event) bool) []int64 {
+		var out []int64
+		for _, e := range evs {
+			if f(e) {
+				out = append(out, e.ID)
+			}
+		}
+		if desc {
+			slices.Reverse(out) // makeEvents' ids follow time order
+		}
+		return out
+	}
+	t10 := event.FormatTime(evs[10].Time) // no zone: UTC
+	t20 := evs[20].Time
+	tests := []struct {
+		name  string
+		query string
+		want  []int64
+	}{
+		{"default desc", "", keep(true, func(event.Event) bool { return true })},
+		{"asc", "order=asc", keep(false, func(event.Event) bool { return true })},
+		{"names or", "event_name=user&event_name=api_key&order=asc", keep(false, func(e event.Event) bool { return e.Name != "dataset" })},
+		{"type", "event_type=login", keep(true, func(e event.Event) bool { return e.Type == "login" })},
+		{"user_uid or", "user_uid=1&user_uid=4", keep(true, func(e event.Event) bool { return e.UserUID == 1 || e.UserUID == 4 })},
+		{"start naive utc", "start_time=" + t10, keep(true, func(e event.Event) bool { return !e.Time.Before(evs[10].Time) })},
+		{"end with offset", "end_time=" + url.QueryEscape(t20.In(time.FixedZone("", 2*3600)).Format(time.RFC3339Nano)),
+			keep(true, func(e event.Event) bool { return e.Time.Before(t20) })},
+		{"date only", "end_time=2021-08-17", nil},
+		{"and across", "event_name=user&event_type=create&event_type=update&user_uid=0&user_uid=3&order=asc",
+			keep(false, func(e event.Event) bool {
+				return e.Name == "user" && (e.Type == "create" || e.Type == "update") && (e.UserUID == 0 || e.UserUID == 3)
+			})},
+		{"limit", "limit=7&order=asc", keep(false, func(e event.Event) bool { return e.ID <= 7 })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, _, b := env.get(t, "/audit-logs?"+tt.query, rootKey)
+			if status != 200 {
+				t.Fatalf("status %d; body %s", status, b)
+			}
+			got := ids(decodeEvents(t, b))
+			if len(tt.want) == 0 && len(got) == 0 {
+				return
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("event ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("six fields", func(t *testing.T) {
+		t.Parallel()
+		_, _, b := env.get(t, "/audit-logs?limit=1&order=asc", rootKey)
+		var raw []map[string]any
+		if err := json.Unmarshal(b, &raw); err != nil || len(raw) != 1 {
+			t.Fatalf("body %s: %v", b, err)
+		}
+		want := map[string]any{
+			"event_id": 1.0, "event_time": "2021-08-17T20:51:47.268843", "event_name": "user",
+			"event_type": "create", "event_details": map[string]any{"n": 0.0}, "user_uid": 0.0,
+		}
+		if diff := cmp.Diff(want, raw[0]); diff != "" {
+			t.Errorf("event JSON (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestServer_PagingWhileInserting(t *testing.T) {
+	t.Parallel()
+	for _, order := range []string{"desc", "asc"} {
+		t.Run(order, func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+			snapshot := makeEvents(1, 1000)
+			if err := env.store.Write(t.Context(), snapshot); err != nil {
+				t.Fatal(err)
+			}
+			next := "/audit-logs?limit=70&order=" + order
+			var got []event.Event
+			for page := 0; next != ""; page++ {
+				if page > 100 {
+					t.Fatal("more than 100 pages")
+				}
+				status, h, b := env.get(t, next, opsKey)
+				if status != 200 {
+					t.Fatalf("page %d: status %d; body %s", page, status, b)
+				}
+				evs := decodeEvents(t, b)
+				got = append(got, evs...)
+				next = ""
+				if link := h.Get("Link"); link != "" {
+					if len(evs) != 70 {
+						t.Fatalf("page %d has %d events and a Link", page, len(evs))
+					}
+					u, rest, ok := strings.Cut(strings.TrimPrefix(link, "<"), ">")
+					if !ok || rest != `; rel="next"` {
+						t.Fatalf("Link %q, want <url>; rel=\"next\"", link)
+					}
+					next = u
+					if !strings.Contains(u, "cursor="+h.Get("X-Next-Cursor")) {
+						t.Errorf("Link %q does not carry X-Next-Cursor %q", link, h.Get("X-Next-Cursor"))
+					}
+				}
+				// New events land everywhere in time while we page, with
+				// ids above the snapshot's.
+				extra := makeEvents(100000+page*10, 10)
+				for i := range extra {
+					extra[i].Time = extra[i].Time.Add(time.Duration(page*97+i*131)*time.Millisecond - 300*time.Millisecond)
+				}
+				if err := env.store.Write(t.Context(), extra); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seen := map[int64]int{}
+			for i, e := range got {
+				seen[e.ID]++
+				if i == 0 {
+					continue
+				}
+				p := got[i-1]
+				c := p.Time.Compare(e.Time)
+				if c == 0 {
+					c = cmpInt(p.ID, e.ID)
+				}
+				if (order == "asc" && c >= 0) || (order == "desc" && c <= 0) {
+					t.Fatalf("events %d and %d out of %s order", p.ID, e.ID, order)
+				}
+			}
+			for _, e := range snapshot {
+				if seen[e.ID] != 1 {
+					t.Errorf("snapshot event %d returned %d times, want once", e.ID, seen[e.ID])
+				}
+			}
+		})
+	}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func TestServer_OnRead(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	if err := env.store.Write(t.Context(), makeEvents(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().UTC()
+	if status, _, b := env.get(t, "/audit-logs?event_name=user&event_name=dataset&limit=5", opsKey); status != 200 {
+		t.Fatalf("status %d; body %s", status, b)
+	}
+	// Failed reads are not audited as reads.
+	env.get(t, "/audit-logs", viewerKey)
+	env.get(t, "/audit-logs?limit=0", opsKey)
+
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if len(env.reads) != 1 {
+		t.Fatalf("OnRead called %d times, want 1", len(env.reads))
+	}
+	e := env.reads[0]
+	if e.ID <= 0 || e.UserUID != 0 || e.Name != "audit_log" || e.Type != "read" || e.Time.Location() != time.UTC || e.Time.Before(before.Add(-time.Second)) {
+		t.Errorf("read event %+v: want audit_log/read, positive id, user_uid 0, now in UTC", e)
+	}
+	want := map[string]any{
+		"key_name":     "ops-script",
+		"parameters":   map[string]any{"event_name": []any{"user", "dataset"}, "limit": []any{"5"}},
+		"result_count": json.Number("2"),
+		"remote_addr":  "127.0.0.1",
+	}
+	if diff := cmp.Diff(want, e.Details); diff != "" {
+		t.Errorf("details (-want +got):\n%s", diff)
+	}
+	// The event must be storable as it is.
+	if _, err := json.Marshal(e); err != nil {
+		t.Errorf("read event does not encode: %v", err)
+	}
+}
+
+func TestServer_Unavailable(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	if err := env.store.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	status, _, b := env.get(t, "/audit-logs", rootKey)
+	var e apiError
+	if status != 503 || json.Unmarshal(b, &e) != nil || e.Error != "unavailable" {
+		t.Errorf("status %d body %s, want 503 unavailable", status, b)
+	}
+	if strings.Contains(string(b), "audit.db") || strings.Contains(string(b), "/tmp") {
+		t.Errorf("body %s leaks a path", b)
+	}
+}
+
+func TestServer_RateLimit(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL+"rate_limit = 0.01\nrate_burst = 2\n", Options{SuperadminKey: rootKey})
+	for i := range 2 {
+		if status, _, b := env.get(t, "/audit-logs", opsKey); status != 200 {
+			t.Fatalf("request %d: status %d; body %s", i, status, b)
+		}
+	}
+	status, h, b := env.get(t, "/audit-logs", opsKey)
+	var e apiError
+	if status != 429 || json.Unmarshal(b, &e) != nil || e.Error != "rate_limited" {
+		t.Fatalf("status %d body %s, want 429 rate_limited", status, b)
+	}
+	if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra < 1 {
+		t.Errorf("Retry-After %q, want whole seconds ≥ 1", h.Get("Retry-After"))
+	}
+	// Limits are per key.
+	if status, _, b := env.get(t, "/audit-logs", rootKey); status != 200 {
+		t.Errorf("other key: status %d; body %s", status, b)
+	}
+}
+
+func TestServer_OtherPaths(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{})
+	status, h, b := env.get(t, "/healthz", "")
+	if status != 200 || string(b) != "{\"status\":\"ok\"}\n" || h.Get("Content-Type") != "application/json" {
+		t.Errorf("healthz: %d %q %q", status, h.Get("Content-Type"), b)
+	}
+	status, _, b = env.get(t, "/nope", "")
+	var e apiError
+	if status != 404 || json.Unmarshal(b, &e) != nil || e.Error != "not_found" {
+		t.Errorf("unknown path: %d %s, want 404 not_found", status, b)
+	}
+	resp, err := http.Post(env.url+"/audit-logs", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("POST: %d Allow %q, want 405 GET", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+func TestServer_Run(t *testing.T) {
+	t.Parallel()
+	st, err := sqlite.New(sqlite.DefaultConfig(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close(context.Background()) }()
+	c, _ := decodeConfig(t, `listen = "127.0.0.1:0"`)
+	srv, err := New(c, st, Options{SuperadminKey: rootKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready after 10s")
+	}
+	resp, err := http.Get("http://" + srv.Addr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz status %d", resp.StatusCode)
+	}
+
+	// A second server on the same port fails at once.
+	c2 := c
+	c2.Listen = srv.Addr()
+	srv2, err := New(c2, st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv2.Run(t.Context())
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Errorf("Run on a used port = %v, want a listen error", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return 10s after cancel")
+	}
+}
