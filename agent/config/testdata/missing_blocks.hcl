@@ -1,0 +1,9 @@
+data_dir = "data"
+
+input "file" "app" {
+  paths = ["logs/*.log"]
+}
+
+query {
+  output = "nowhere"
+}

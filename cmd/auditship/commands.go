@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/urfave/cli/v2"
+
+	"github.com/auditship/auditship/agent"
+	"github.com/auditship/auditship/agent/config"
+	"github.com/auditship/auditship/agent/deadletter"
+	"github.com/auditship/auditship/outputs"
+	"github.com/auditship/auditship/query"
+)
+
+// loadConfig loads the --config file, printing diagnostics to w; config
+// errors are exit code 2.
+func loadConfig(c *cli.Context, w io.Writer) (*config.Config, error) {
+	cfg, files, diags := config.Load(c.String("config"))
+	printDiagnostics(w, files, diags)
+	if diags.HasErrors() {
+		return nil, exitf(2, "%s: configuration has %d error(s)", c.String("config"), countErrors(diags))
+	}
+	return cfg, nil
+}
+
+// printDiagnostics writes one `file:line:col: summary: detail` line per
+// diagnostic, then HCL's rendering with the source snippet.
+func printDiagnostics(w io.Writer, files config.Files, diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	for _, d := range diags {
+		sev := "error"
+		if d.Severity == hcl.DiagWarning {
+			sev = "warning"
+		}
+		loc := "config"
+		if d.Subject != nil {
+			loc = fmt.Sprintf("%s:%d:%d", relPath(d.Subject.Filename), d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		fmt.Fprintf(w, "%s: %s: %s: %s\n", loc, sev, d.Summary, d.Detail)
+	}
+	fmt.Fprintln(w)
+	tw := hcl.NewDiagnosticTextWriter(w, files, 100, false)
+	_ = tw.WriteDiagnostics(diags)
+}
+
+func relPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && !filepath.IsAbs(r) && len(r) < len(p) {
+		return r
+	}
+	return p
+}
+
+func countErrors(diags hcl.Diagnostics) int {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
+}
+
+func agentCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "agent",
+		Usage: "run the agent: tail the inputs, ship audit events, serve the query API",
+		Description: "Runs until SIGINT or SIGTERM (a second signal exits at once). With --once it reads\n" +
+			"every matched file to its current end, ships, saves offsets and exits: exit code 0 when\n" +
+			"everything was stored, 3 when some lines went to the dead-letter file.",
+		Flags: append([]cli.Flag{
+			configFlag,
+			&cli.BoolFlag{Name: "once", Usage: "read every matched file to its end, ship, save offsets and exit (backfill)"},
+		}, logFlags...),
+		Action: func(c *cli.Context) error {
+			log, err := newLogger(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(cfg, log, agent.Options{
+				Once:          c.Bool("once"),
+				SuperadminKey: os.Getenv("AUDITSHIP_SUPERADMIN_KEY"),
+				Ready: func(addr string) {
+					log.Info("query API listening", "address", addr)
+				},
+			})
+			if err != nil {
+				return exitf(1, "%w", err)
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			log.Info("agent starting", "config", cfg.Path, "data_dir", cfg.DataDir, "inputs", len(cfg.Inputs), "outputs", len(cfg.Outputs))
+			if err := a.Run(ctx); err != nil {
+				return exitf(1, "%w", err)
+			}
+			if c.Bool("once") && a.Stats().DeadLettered.Load() > 0 {
+				return exitf(3, "%d line(s) dead-lettered; see %s", a.Stats().DeadLettered.Load(), cfg.DeadLetter.Path)
+			}
+			return nil
+		},
+	}
+}
+
+func queryCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "query",
+		Usage: "serve GET /audit-logs from the configured index, without running the agent",
+		Description: "Serves the query API of the config's query block from the output it names\n" +
+			"(by default the first output). The agent can serve the same API itself.",
+		Flags: append([]cli.Flag{configFlag}, logFlags...),
+		Action: func(c *cli.Context) error {
+			log, err := newLogger(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			if cfg.Query == nil {
+				return exitf(2, "%s has no query block: add query { listen = \"127.0.0.1:8080\" }", cfg.Path)
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			s, closeFn, err := openSearcher(ctx, cfg)
+			if err != nil {
+				return exitf(1, "%w", err)
+			}
+			defer closeFn()
+			key, err := agent.SuperadminKey(cfg.DataDir, os.Getenv("AUDITSHIP_SUPERADMIN_KEY"), nil)
+			if err != nil {
+				return exitf(1, "%w", err)
+			}
+			srv, err := query.New(*cfg.Query, s, query.Options{SuperadminKey: key, Log: log})
+			if err != nil {
+				return exitf(1, "%w", err)
+			}
+			go func() {
+				select {
+				case <-srv.Ready():
+					log.Info("query API listening", "address", srv.Addr())
+				case <-ctx.Done():
+				}
+			}()
+			if err := srv.Run(ctx); err != nil {
+				return exitf(1, "%w", err)
+			}
+			return nil
+		},
+	}
+}
+
+// openSearcher opens the output the query block reads from.
+func openSearcher(ctx context.Context, cfg *config.Config) (outputs.Searcher, func(), error) {
+	for _, oc := range cfg.Outputs {
+		if oc.Name != cfg.QueryFrom {
+			continue
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, nil, fmt.Errorf("create data_dir: %w", err)
+		}
+		o, err := agent.NewOutput(oc, cfg.DataDir, discardLogger())
+		if err != nil {
+			return nil, nil, err
+		}
+		if op, ok := o.(outputs.Opener); ok {
+			if err := op.Open(ctx); err != nil {
+				return nil, nil, fmt.Errorf("open output %q: %w", oc.Name, err)
+			}
+		}
+		s, ok := o.(outputs.Searcher)
+		if !ok {
+			return nil, nil, fmt.Errorf("output %q (%s) cannot serve queries", oc.Name, oc.Type)
+		}
+		return s, func() { _ = o.Close(context.Background()) }, nil
+	}
+	return nil, nil, fmt.Errorf("no output named %q", cfg.QueryFrom)
+}
+
+func validateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check a configuration file and print its errors as file:line:col",
+		ArgsUsage: " ",
+		Flags:     []cli.Flag{configFlag},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "%s: ok (%d input(s), %d output(s))\n", relPath(cfg.Path), len(cfg.Inputs), len(cfg.Outputs))
+			return nil
+		},
+	}
+}
+
+func deadletterCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "deadletter",
+		Usage: "inspect the dead-letter file",
+		Subcommands: []*cli.Command{{
+			Name:  "list",
+			Usage: "print the dead-lettered lines: source, offset and reason",
+			Flags: []cli.Flag{configFlag},
+			Action: func(c *cli.Context) error {
+				cfg, err := loadConfig(c, c.App.ErrWriter)
+				if err != nil {
+					return err
+				}
+				recs, err := deadletter.ReadFile(cfg.DeadLetter.Path)
+				if err != nil {
+					return exitf(1, "%w", err)
+				}
+				for _, r := range recs {
+					fmt.Fprintf(c.App.Writer, "%s\t%s:%d\t%s\n", r.Time.Format("2006-01-02T15:04:05Z"), r.Path, r.Offset, r.Reason)
+				}
+				fmt.Fprintf(c.App.ErrWriter, "%d record(s) in %s\n", len(recs), cfg.DeadLetter.Path)
+				return nil
+			},
+		}},
+	}
+}
+
+func keygenCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "keygen",
+		Usage: "print a new random API key and the HCL block that grants it a role",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "role", Value: "superadmin", Usage: "role of the key (superadmin may read /audit-logs)"},
+			&cli.StringFlag{Name: "name", Value: "ops", Usage: "name of the key, recorded in audits of reads"},
+		},
+		Action: func(c *cli.Context) error {
+			var b [32]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return exitf(1, "generate key: %w", err)
+			}
+			key := hex.EncodeToString(b[:])
+			fmt.Fprintf(c.App.Writer, "key: %s\n\n# add inside the query block of agent.hcl:\napi_key %q {\n  sha256 = %q\n  role   = %q\n}\n",
+				key, c.String("name"), query.HashKey(key), c.String("role"))
+			return nil
+		},
+	}
+}
