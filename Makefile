@@ -27,11 +27,11 @@ run: build
 test: build
 	@if [ -n "$$ELASTICSEARCH_URL" ]; then \
 		echo "testing against ELASTICSEARCH_URL"; \
-		$(GO) test -race -count=1 -timeout 20m ./...; \
+		$(GO) test -race -count=1 -timeout 25m ./...; \
 	else \
 		bash scripts/testserver/build.sh && \
-		bash scripts/testserver/start.sh && \
-		{ ELASTICSEARCH_URL="$$(bash scripts/testserver/url.sh)" $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; \
+		TESTSERVER_FRESH=1 bash scripts/testserver/start.sh && \
+		{ $(GO) test -race -count=1 -timeout 25m ./...; rc=$$?; \
 		  bash scripts/testserver/stop.sh; exit $$rc; }; \
 	fi
 

@@ -90,6 +90,7 @@ var outputTypes = map[string]func(body hcl.Body, base string) (any, hcl.Diagnost
 	},
 	"elasticsearch": func(b hcl.Body, base string) (any, hcl.Diagnostics) {
 		c := elasticsearch.DefaultConfig()
+		c.Block = b.MissingItemRange()
 		diags := gohcl.DecodeBody(b, nil, &c)
 		if diags.HasErrors() {
 			return nil, diags

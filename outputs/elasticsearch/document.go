@@ -1,0 +1,134 @@
+package elasticsearch
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auditship/auditship/event"
+)
+
+// timeLayout is event_time as stored: microseconds, UTC, with a "Z" so that
+// both Elasticsearch's strict_date_optional_time and ZincSearch's RFC 3339
+// parser read it.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// indexFor returns the concrete index of an event time: "<prefix>-YYYY.MM"
+// by the UTC month.
+func indexFor(prefix string, t time.Time) string {
+	return prefix + "-" + t.UTC().Format("2006.01")
+}
+
+// docID is the _id of an event: its event_id in decimal.
+func docID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// appendBulkItem appends the two NDJSON lines of a create action for e to
+// buf: the action line and the document. details is e.Details already
+// encoded as a JSON object.
+func appendBulkItem(buf []byte, index string, e *event.Event, details []byte) []byte {
+	buf = append(buf, `{"create":{"_index":`...)
+	buf = appendString(buf, index)
+	buf = append(buf, `,"_id":"`...)
+	buf = strconv.AppendInt(buf, e.ID, 10)
+	buf = append(buf, "\"}}\n"...)
+
+	t := e.Time.UTC()
+	buf = append(buf, `{"event_id":`...)
+	buf = strconv.AppendInt(buf, e.ID, 10)
+	buf = append(buf, `,"event_time":"`...)
+	buf = t.AppendFormat(buf, timeLayout)
+	buf = append(buf, `","event_time_us":`...)
+	buf = strconv.AppendInt(buf, t.UnixMicro(), 10)
+	buf = append(buf, `,"event_name":`...)
+	buf = appendString(buf, e.Name)
+	buf = append(buf, `,"event_type":`...)
+	buf = appendString(buf, e.Type)
+	buf = append(buf, `,"user_uid":`...)
+	buf = strconv.AppendInt(buf, e.UserUID, 10)
+	buf = append(buf, `,"event_details":`...)
+	buf = appendString(buf, string(details))
+	if len(details) > 2 { // not "{}"
+		buf = append(buf, `,"details":{`...)
+		buf = appendString(buf, detailsKey(e.Name))
+		buf = append(buf, ':')
+		buf = append(buf, details...)
+		buf = append(buf, '}')
+	}
+	buf = append(buf, "}\n"...)
+	return buf
+}
+
+// detailsKey turns an event_name into the key of its searchable copy under
+// "details": characters other than ASCII letters, digits, '_' and '-' (dots
+// above all, which Elasticsearch reads as object paths) become '_'.
+func detailsKey(name string) string {
+	if name == "" {
+		return "_"
+	}
+	ok := true
+	for i := 0; i < len(name); i++ {
+		if !keyByte(name[i]) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return name
+	}
+	b := []byte(name)
+	for i := range b {
+		if !keyByte(b[i]) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func keyByte(c byte) bool {
+	return c == '_' || c == '-' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func appendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

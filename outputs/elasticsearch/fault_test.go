@@ -1,0 +1,201 @@
+package elasticsearch
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+
+	"github.com/auditship/auditship/event"
+	"github.com/auditship/auditship/internal/testes"
+	"github.com/auditship/auditship/outputs"
+)
+
+// proxied opens an Output that talks to the test server through a fault
+// proxy, and returns both with ten events to write.
+func proxied(t *testing.T, mutate func(*Config)) (*Output, *testes.FaultProxy, []event.Event) {
+	t.Helper()
+	baseURL := testes.URL(t)
+	p := testes.NewFaultProxy(t, baseURL)
+	c := testConfig(t, p.URL(), testes.IndexPrefix(t, baseURL))
+	if mutate != nil {
+		mutate(&c)
+	}
+	o := openOutput(t, c)
+	return o, p, makeEvents(10, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 500)
+}
+
+func batchError(t *testing.T, err error) *outputs.BatchError {
+	t.Helper()
+	be, ok := errors.AsType[*outputs.BatchError](err)
+	if !ok {
+		t.Fatalf("Write = %v, want a *outputs.BatchError", err)
+	}
+	return be
+}
+
+func ids(evs []event.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = strconv.FormatInt(e.ID, 10)
+	}
+	return out
+}
+
+func TestWrite_ItemFaults(t *testing.T) {
+	t.Run("429 items are retryable and only they are re-sent", func(t *testing.T) {
+		t.Parallel()
+		o, p, evs := proxied(t, nil)
+		tooMany := testes.ItemFault{Status: 429, Type: "es_rejected_execution_exception", Reason: "queue full"}
+		p.RewriteNextBulk(map[int]testes.ItemFault{3: tooMany, 7: tooMany})
+		be := batchError(t, o.Write(t.Context(), evs))
+		if diff := gocmp.Diff([]int{3, 7}, indexes(be)); diff != "" {
+			t.Fatalf("failed items (-want +got):\n%s", diff)
+		}
+		for _, it := range be.Items {
+			if !it.Retryable || !strings.Contains(it.Reason, "es_rejected_execution_exception") {
+				t.Errorf("item %+v: want retryable with the reason", it)
+			}
+		}
+		// The caller re-sends only the failed items.
+		retry := []event.Event{evs[3], evs[7]}
+		if err := o.Write(t.Context(), retry); err != nil {
+			t.Fatalf("retry Write: %v", err)
+		}
+		bodies := p.BulkBodies()
+		if diff := gocmp.Diff(ids(retry), testes.BulkIDs(bodies[len(bodies)-1])); diff != "" {
+			t.Errorf("re-sent ids (-want +got):\n%s", diff)
+		}
+		waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs))
+	})
+
+	t.Run("409 item counts as stored", func(t *testing.T) {
+		t.Parallel()
+		o, p, evs := proxied(t, nil)
+		p.RewriteNextBulk(map[int]testes.ItemFault{0: {Status: 409, Type: "version_conflict_engine_exception", Reason: "document already exists"}})
+		if err := o.Write(t.Context(), evs); err != nil {
+			t.Fatalf("Write = %v, want nil", err)
+		}
+	})
+
+	t.Run("400 item is rejected with the reason", func(t *testing.T) {
+		t.Parallel()
+		o, p, evs := proxied(t, nil)
+		p.RewriteNextBulk(map[int]testes.ItemFault{5: {Status: 400, Type: "mapper_parsing_exception", Reason: "failed to parse field [details.user.seq]"}})
+		be := batchError(t, o.Write(t.Context(), evs))
+		if len(be.Items) != 1 || be.Items[0].Index != 5 || be.Items[0].Retryable {
+			t.Fatalf("items %+v, want only 5, not retryable", be.Items)
+		}
+		if r := be.Items[0].Reason; !strings.Contains(r, "mapper_parsing_exception") || !strings.Contains(r, "failed to parse field") {
+			t.Errorf("reason %q lacks the type and reason", r)
+		}
+	})
+}
+
+func indexes(be *outputs.BatchError) []int {
+	var out []int
+	for _, it := range be.Items {
+		out = append(out, it.Index)
+	}
+	return out
+}
+
+func TestWrite_RequestFaults(t *testing.T) {
+	tests := []struct {
+		name string
+		arm  func(p *testes.FaultProxy)
+	}{
+		{"whole request 500", func(p *testes.FaultProxy) { p.FailBulk(1, http.StatusInternalServerError) }},
+		{"whole request 429", func(p *testes.FaultProxy) { p.FailBulk(1, http.StatusTooManyRequests) }},
+		{"connection dropped", func(p *testes.FaultProxy) { p.DropNext(1) }},
+		{"request timeout", func(p *testes.FaultProxy) { p.Pause() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, p, evs := proxied(t, func(c *Config) { c.RequestTimeout = "2s" })
+			tt.arm(p)
+			err := o.Write(t.Context(), evs)
+			if err == nil {
+				t.Fatal("Write = nil, want an error")
+			}
+			if _, ok := errors.AsType[*outputs.BatchError](err); ok {
+				t.Fatalf("Write = %v, want a plain error (whole batch retried)", err)
+			}
+			p.Resume()
+			if err := o.Write(t.Context(), evs); err != nil {
+				t.Fatalf("Write after the fault: %v", err)
+			}
+		})
+	}
+
+	t.Run("one of several requests fails", func(t *testing.T) {
+		t.Parallel()
+		o, p, evs := proxied(t, func(c *Config) { c.FlushEvents = 4; c.Concurrency = 1 })
+		p.FailBulk(1, http.StatusServiceUnavailable)
+		be := batchError(t, o.Write(t.Context(), evs))
+		if diff := gocmp.Diff([]int{0, 1, 2, 3}, indexes(be)); diff != "" {
+			t.Errorf("failed items (-want +got):\n%s", diff)
+		}
+		for _, it := range be.Items {
+			if !it.Retryable {
+				t.Errorf("item %+v: want retryable", it)
+			}
+		}
+		var got []string
+		for _, b := range p.BulkBodies() {
+			n := testes.BulkIDs(b)
+			if len(n) > 4 {
+				t.Errorf("bulk request of %d items, flush_events is 4", len(n))
+			}
+			got = append(got, n...)
+		}
+		if diff := gocmp.Diff(ids(evs), got); diff != "" {
+			t.Errorf("sent ids (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestEncodeBatch_Split(t *testing.T) {
+	t.Parallel()
+	evs := makeEvents(50, time.Date(2026, 1, 31, 23, 59, 59, 990000000, time.UTC), 1)
+	for _, tt := range []struct {
+		name          string
+		events, bytes int
+	}{{"by events", 7, 1 << 20}, {"by bytes", 1000, 2000}, {"one event over flush_bytes", 1000, 10}} {
+		t.Run(tt.name, func(t *testing.T) {
+			reqs, idx, rejected := encodeBatch("p", evs, tt.events, tt.bytes)
+			if len(rejected) != 0 || !slices.Equal(idx, []string{"p-2026.01", "p-2026.02"}) {
+				t.Fatalf("indexes %q rejected %v", idx, rejected)
+			}
+			var all []int
+			for _, r := range reqs {
+				if len(r.items) > tt.events || (len(r.items) > 1 && len(r.body) > tt.bytes) {
+					t.Errorf("request of %d items, %d bytes", len(r.items), len(r.body))
+				}
+				if got := testes.BulkIDs(r.body); len(got) != len(r.items) {
+					t.Errorf("body has %d actions for %d items", len(got), len(r.items))
+				}
+				all = append(all, r.items...)
+			}
+			if len(all) != len(evs) || !slices.IsSorted(all) {
+				t.Errorf("items %v, want 0..%d in order", all, len(evs)-1)
+			}
+		})
+	}
+}
+
+func BenchmarkEncodeBatch(b *testing.B) {
+	evs := makeEvents(1000, time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC), 1)
+	reqs, _, _ := encodeBatch("audit-logs", evs, 1000, 5_000_000)
+	b.SetBytes(int64(len(reqs[0].body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		encodeBatch("audit-logs", evs, 1000, 5_000_000)
+	}
+}
