@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/auditship/auditship/parsers"
+	"github.com/auditship/auditship/parsers/internal/dotted"
 )
 
 // Config is the body of a `parser "json" { ... }` block.
@@ -81,7 +82,7 @@ func (d *Decoder) Decode(line []byte) (parsers.Record, error) {
 		return nil, s.errf("%s after the top-level object", s.describe())
 	}
 	if d.expand {
-		expandDotted(rec)
+		dotted.Expand(rec)
 	}
 	return rec, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/auditship/auditship/parsers"
+	"github.com/auditship/auditship/parsers/internal/dotted"
 )
 
 // Config is the body of a `parser "logfmt" { ... }` block.
@@ -99,7 +100,7 @@ func (d *Decoder) Decode(line []byte) (parsers.Record, error) {
 		return nil, d.syntaxErr(err)
 	}
 	if d.expand {
-		expandDotted(rec)
+		dotted.Expand(rec)
 	}
 	return rec, nil
 }

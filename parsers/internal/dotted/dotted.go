@@ -1,11 +1,14 @@
-package json
+// Package dotted expands dotted top-level keys ("user.name") of a decoded
+// record into nested objects, the rule shared by the json and logfmt
+// decoders.
+package dotted
 
 import (
 	"slices"
 	"strings"
 )
 
-// expandDotted moves each dotted top-level key of m ("user.name") to the
+// Expand moves each dotted top-level key of m ("user.name") to the
 // nested path it names (m["user"]["name"]), creating objects or merging into
 // existing ones. A key is left as written when a segment is empty ("a..b",
 // ".a") or when expanding would overwrite something: a non-object sits on a
@@ -13,7 +16,7 @@ import (
 // result does not depend on the order of keys in the line. Only top-level keys
 // are expanded: keys deeper down (Kubernetes annotation names, label names)
 // are data, not paths.
-func expandDotted(m map[string]any) {
+func Expand(m map[string]any) {
 	var dotted []string
 	for k := range m {
 		if strings.IndexByte(k, '.') >= 0 {
