@@ -67,5 +67,6 @@
 // audit_log/read event with details key_name, parameters (map from parameter
 // name to its list of values), result_count and remote_addr.
 //
-// GET /healthz answers {"status":"ok"} without authentication.
+// GET /healthz answers {"status":"ok"} and GET /openapi.json serves the
+// OpenAPI 3 document of the API ([OpenAPI]), both without authentication.
 package query

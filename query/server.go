@@ -121,6 +121,7 @@ func New(c Config, s outputs.Searcher, o Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/audit-logs", srv.serveAuditLogs)
 	mux.HandleFunc("/healthz", srv.serveHealthz)
+	mux.HandleFunc("/openapi.json", serveOpenAPI)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint; use GET /audit-logs")
 	})
