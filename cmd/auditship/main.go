@@ -86,6 +86,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			validateCommand(),
 			deadletterCommand(),
 			keygenCommand(),
+			setupCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",

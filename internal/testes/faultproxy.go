@@ -42,6 +42,8 @@ type FaultProxy struct {
 	rewrites []map[int]ItemFault // rewrite the items of the next bulk answers
 	drops    int                 // drop the connection of the next bulk requests
 	paused   chan struct{}       // non-nil while paused; closed on resume
+	holds    []chan struct{}     // withhold the answers of the next bulk requests; closed once forwarded
+	held     chan struct{}       // closed by ReleaseHeld
 	bodies   [][]byte
 }
 
@@ -59,10 +61,12 @@ func NewFaultProxy(t testing.TB, upstream string) *FaultProxy {
 		user:     u.User,
 		path:     strings.TrimRight(u.Path, "/"),
 		client:   &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		held:     make(chan struct{}),
 	}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(func() {
 		p.Resume()
+		p.ReleaseHeld()
 		p.srv.CloseClientConnections()
 		p.srv.Close()
 		p.client.CloseIdleConnections()
@@ -89,9 +93,13 @@ func (p *FaultProxy) FailBulk(n, status int) {
 	}
 }
 
-// RewriteNextBulk forwards the next bulk request, then rewrites the items
-// at the given positions (0-based, in the answer of that request) to the
-// fault's status and error, and sets "errors": true.
+// RewriteNextBulk makes the next bulk request's items at the given
+// positions (0-based) fail with the fault's status and error, and sets
+// "errors": true in the answer. As on a real cluster, an item that fails is
+// not stored: those items are taken out of the request before it is
+// forwarded, and their answers are made up. A 409 fault says "already
+// stored", so that item is forwarded (and stored) and only its answer is
+// rewritten.
 func (p *FaultProxy) RewriteNextBulk(items map[int]ItemFault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -123,6 +131,32 @@ func (p *FaultProxy) Resume() {
 	if p.paused != nil {
 		close(p.paused)
 		p.paused = nil
+	}
+}
+
+// HoldNextBulk forwards the next bulk request upstream as usual but
+// withholds the upstream's answer from the client until
+// [FaultProxy.ReleaseHeld] or until the client gives up (a killed client
+// closes its connection). The returned channel is closed once the
+// upstream has answered that request, so a test knows the server holds
+// the documents while the client has not heard so yet.
+func (p *FaultProxy) HoldNextBulk() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch := make(chan struct{})
+	p.holds = append(p.holds, ch)
+	return ch
+}
+
+// ReleaseHeld lets every withheld answer go to its client, and the
+// answers of later held requests pass at once.
+func (p *FaultProxy) ReleaseHeld() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.held:
+	default:
+		close(p.held)
 	}
 }
 
@@ -186,6 +220,7 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		status  int
 		rewrite map[int]ItemFault
 		drop    bool
+		hold    chan struct{}
 	)
 	if bulk {
 		p.mu.Lock()
@@ -198,6 +233,9 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 			status, p.statuses = p.statuses[0], p.statuses[1:]
 		case len(p.rewrites) > 0:
 			rewrite, p.rewrites = p.rewrites[0], p.rewrites[1:]
+		}
+		if !drop && status == 0 && len(p.holds) > 0 {
+			hold, p.holds = p.holds[0], p.holds[1:]
 		}
 		p.mu.Unlock()
 	}
@@ -220,28 +258,63 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	out := *p.upstream
-	out.Path = r.URL.Path
-	out.RawQuery = r.URL.RawQuery
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, out.String(), bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+	fwd := body
+	var actions []bulkAction
+	if rewrite != nil {
+		actions = splitBulk(body)
+		var b []byte
+		for i, a := range actions {
+			if storedFault(rewrite, i) {
+				b = append(b, a.raw...)
+			}
+		}
+		fwd = b
 	}
-	req.Header = r.Header.Clone()
-	res, err := p.client.Do(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+	var (
+		res     *http.Response
+		resBody []byte
+	)
+	if rewrite != nil && len(fwd) == 0 { // every item fails: nothing to forward
+		res = &http.Response{StatusCode: http.StatusOK, Header: http.Header{
+			"Content-Type":      {"application/json"},
+			"X-Elastic-Product": {"Elasticsearch"},
+		}}
+		resBody = []byte(`{"took":0,"errors":false,"items":[]}`)
+	} else {
+		out := *p.upstream
+		out.Path = r.URL.Path
+		out.RawQuery = r.URL.RawQuery
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, out.String(), bytes.NewReader(fwd))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		req.Header = r.Header.Clone()
+		res, err = p.client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		resBody, err = io.ReadAll(res.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
 	}
-	defer res.Body.Close()
-	resBody, err := io.ReadAll(res.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+	if hold != nil {
+		close(hold)
+		p.mu.Lock()
+		held := p.held
+		p.mu.Unlock()
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if rewrite != nil && res.StatusCode < 300 {
-		resBody, err = rewriteItems(resBody, rewrite)
+		resBody, err = rewriteItems(resBody, rewrite, actions)
 		if err != nil {
 			http.Error(w, "fault proxy: "+err.Error(), http.StatusBadGateway)
 			return
@@ -257,30 +330,90 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resBody)
 }
 
-// rewriteItems applies faults to a bulk answer.
-func rewriteItems(body []byte, faults map[int]ItemFault) ([]byte, error) {
+// bulkAction is one action of a bulk body: its raw lines, its verb and
+// _id.
+type bulkAction struct {
+	raw  []byte
+	verb string
+	id   string
+}
+
+// splitBulk cuts a bulk body into actions (delete has no source line).
+func splitBulk(body []byte) []bulkAction {
+	var out []bulkAction
+	lines := bytes.SplitAfter(body, []byte("\n"))
+	for i := 0; i < len(lines); i++ {
+		if len(bytes.TrimSpace(lines[i])) == 0 {
+			continue
+		}
+		var m map[string]struct {
+			ID string `json:"_id"`
+		}
+		_ = json.Unmarshal(lines[i], &m)
+		a := bulkAction{raw: lines[i]}
+		for k, v := range m {
+			a.verb, a.id = k, v.ID
+		}
+		if a.verb != "delete" && i+1 < len(lines) {
+			i++
+			a.raw = append(bytes.Clone(a.raw), lines[i]...)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// storedFault reports whether the fault at pos, if any, leaves the item
+// stored: no fault, a 2xx or a 409 (already stored).
+func storedFault(faults map[int]ItemFault, pos int) bool {
+	f, ok := faults[pos]
+	return !ok || f.Status < 300 || f.Status == http.StatusConflict
+}
+
+// rewriteItems applies faults to a bulk answer of the actions that were
+// forwarded (those storedFault keeps), making up the answers of the others.
+func rewriteItems(body []byte, faults map[int]ItemFault, actions []bulkAction) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var r map[string]any
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("decode bulk answer: %w", err)
 	}
-	items, _ := r["items"].([]any)
-	for pos, f := range faults {
-		if pos < 0 || pos >= len(items) {
-			return nil, fmt.Errorf("rewrite item %d: the answer has %d items", pos, len(items))
-		}
-		m, _ := items[pos].(map[string]any)
-		for _, v := range m {
-			it, _ := v.(map[string]any)
-			if it == nil {
-				continue
-			}
-			delete(it, "result")
-			it["status"] = f.Status
-			it["error"] = map[string]any{"type": f.Type, "reason": f.Reason}
+	upstream, _ := r["items"].([]any)
+	for pos := range faults {
+		if pos < 0 || pos >= len(actions) {
+			return nil, fmt.Errorf("rewrite item %d: the request has %d items", pos, len(actions))
 		}
 	}
+	items := make([]any, 0, len(actions))
+	next := 0
+	for pos, a := range actions {
+		f, faulted := faults[pos]
+		if !storedFault(faults, pos) {
+			items = append(items, map[string]any{a.verb: map[string]any{
+				"_id": a.id, "status": f.Status,
+				"error": map[string]any{"type": f.Type, "reason": f.Reason},
+			}})
+			continue
+		}
+		if next >= len(upstream) {
+			return nil, fmt.Errorf("the upstream answered %d items for %d forwarded", len(upstream), next+1)
+		}
+		item := upstream[next]
+		next++
+		if faulted {
+			m, _ := item.(map[string]any)
+			for _, v := range m {
+				if it, _ := v.(map[string]any); it != nil {
+					delete(it, "result")
+					it["status"] = f.Status
+					it["error"] = map[string]any{"type": f.Type, "reason": f.Reason}
+				}
+			}
+		}
+		items = append(items, item)
+	}
+	r["items"] = items
 	r["errors"] = true
 	return json.Marshal(r)
 }

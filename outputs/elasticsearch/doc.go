@@ -83,8 +83,12 @@
 //   - It detects dates in dynamic string fields and cannot be told not to:
 //     a details field holding a date-like string and later another string
 //     makes it fail the whole bulk request (with "errors": false and a
-//     top-level "error", which Write treats as a failed request). Its type
-//     conflicts behave the same way.
+//     top-level "error"), as do its other type conflicts. Write then splits
+//     the request in halves until the failing events stand alone and sends
+//     each once more without its searchable copy (details.<event_name>):
+//     the event is stored whole in event_details, only not searchable by
+//     its details, and a warning names its event_id. So one such event
+//     never blocks a batch.
 //   - It answers a missing index with 400, not 404; GET / needs no
 //     credentials there, so a refused password shows up on the first
 //     authenticated request of Open (the message is the same).

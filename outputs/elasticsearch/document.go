@@ -24,8 +24,10 @@ func docID(id int64) string { return strconv.FormatInt(id, 10) }
 
 // appendBulkItem appends the two NDJSON lines of a create action for e to
 // buf: the action line and the document. details is e.Details already
-// encoded as a JSON object.
-func appendBulkItem(buf []byte, index string, e *event.Event, details []byte) []byte {
+// encoded as a JSON object. searchable adds the copy under
+// details.<event_name>; without it the event is still stored whole (in
+// event_details), only not searchable by its details.
+func appendBulkItem(buf []byte, index string, e *event.Event, details []byte, searchable bool) []byte {
 	buf = append(buf, `{"create":{"_index":`...)
 	buf = appendString(buf, index)
 	buf = append(buf, `,"_id":"`...)
@@ -47,7 +49,7 @@ func appendBulkItem(buf []byte, index string, e *event.Event, details []byte) []
 	buf = strconv.AppendInt(buf, e.UserUID, 10)
 	buf = append(buf, `,"event_details":`...)
 	buf = appendString(buf, string(details))
-	if len(details) > 2 { // not "{}"
+	if searchable && len(details) > 2 { // not "{}"
 		buf = append(buf, `,"details":{`...)
 		buf = appendString(buf, detailsKey(e.Name))
 		buf = append(buf, ':')

@@ -20,6 +20,20 @@ import (
 type bulkRequest struct {
 	body  []byte
 	items []int
+	ends  []int // end offset in body of each item's two lines
+}
+
+// part returns the request of items[lo:hi], sharing the body.
+func (r bulkRequest) part(lo, hi int) bulkRequest {
+	start := 0
+	if lo > 0 {
+		start = r.ends[lo-1]
+	}
+	ends := make([]int, hi-lo)
+	for i := range ends {
+		ends[i] = r.ends[lo+i] - start
+	}
+	return bulkRequest{body: r.body[start:r.ends[hi-1]], items: r.items[lo:hi], ends: ends}
 }
 
 // encodeBatch encodes batch as create actions and splits them into
@@ -45,7 +59,7 @@ func encodeBatch(prefix string, batch []event.Event, flushEvents, flushBytes int
 		if !slices.Contains(indexes, index) {
 			indexes = append(indexes, index)
 		}
-		item = appendBulkItem(item[:0], index, e, details)
+		item = appendBulkItem(item[:0], index, e, details, true)
 		if len(cur.items) > 0 && (len(cur.items) >= flushEvents || len(cur.body)+len(item) > flushBytes) {
 			reqs = append(reqs, cur)
 			cur = bulkRequest{}
@@ -55,6 +69,7 @@ func encodeBatch(prefix string, batch []event.Event, flushEvents, flushBytes int
 		}
 		cur.body = append(cur.body, item...)
 		cur.items = append(cur.items, i)
+		cur.ends = append(cur.ends, len(cur.body))
 	}
 	if len(cur.items) > 0 {
 		reqs = append(reqs, cur)
@@ -104,6 +119,9 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			results[i] = o.sendBulk(ctx, c, reqs[i])
+			if errors.Is(results[i].err, errRequestFailed) {
+				results[i] = o.isolate(ctx, c, reqs[i], batch, results[i].err)
+			}
 		})
 	}
 	wg.Wait()
@@ -174,6 +192,57 @@ func (o *Output) sendBulk(ctx context.Context, c *es.Client, req bulkRequest) bu
 // request's items.
 var errBulkAnswer = errors.New("unusable bulk answer")
 
+// errRequestFailed marks a 2xx bulk answer with a top-level error and no
+// items: ZincSearch's answer when one document does not fit the mapping
+// (it may have stored the items before that one).
+var errRequestFailed = errors.New("bulk request failed")
+
+// isolate handles a request that failed as a whole because of one of its
+// documents (errRequestFailed, cause): it splits the request in halves
+// until the failing events stand alone, and sends each of those once more
+// without the searchable details copy, which is what does not fit (a
+// details field first seen as a date, later holding another string, or
+// another type). Such an event is stored whole in event_details, only not
+// searchable by its details, as Elasticsearch's ignore_malformed would do;
+// the event is logged. An event that fails even so stays retryable: the
+// cause was not its copy. Without this one such event would block its
+// batch for ever.
+func (o *Output) isolate(ctx context.Context, c *es.Client, req bulkRequest, batch []event.Event, cause error) bulkResult {
+	if len(req.items) == 1 {
+		i := req.items[0]
+		e := &batch[i]
+		details, err := event.MarshalDetails(e.Details)
+		if err != nil { // encoded once already; cannot happen
+			return bulkResult{err: cause}
+		}
+		body := appendBulkItem(nil, indexFor(o.cfg.IndexPrefix, e.Time), e, details, false)
+		r := o.sendBulk(ctx, c, bulkRequest{body: body, items: req.items, ends: []int{len(body)}})
+		if r.err != nil {
+			return bulkResult{failed: []outputs.ItemError{{Index: i, Retryable: true, Reason: cause.Error()}}}
+		}
+		if len(r.failed) == 0 {
+			o.log.Warn("event stored without its searchable details copy", "event_id", e.ID, "event_name", e.Name, "error", cause)
+		}
+		return r
+	}
+	half := len(req.items) / 2
+	var out bulkResult
+	for _, part := range []bulkRequest{req.part(0, half), req.part(half, len(req.items))} {
+		r := o.sendBulk(ctx, c, part)
+		if errors.Is(r.err, errRequestFailed) {
+			r = o.isolate(ctx, c, part, batch, r.err)
+		}
+		if r.err != nil { // no usable answer: every item of the part may be retried
+			for _, idx := range part.items {
+				out.failed = append(out.failed, outputs.ItemError{Index: idx, Retryable: true, Reason: r.err.Error()})
+			}
+			continue
+		}
+		out.failed = append(out.failed, r.failed...)
+	}
+	return out
+}
+
 // classify reads a 2xx bulk answer. items maps the answer's positions to
 // batch indexes.
 func classify(body []byte, items []int) ([]outputs.ItemError, error) {
@@ -182,7 +251,7 @@ func classify(body []byte, items []int) ([]outputs.ItemError, error) {
 		return nil, fmt.Errorf("%w: decode: %w", errBulkAnswer, err)
 	}
 	if len(r.Error) > 0 && string(r.Error) != "null" {
-		return nil, fmt.Errorf("%w: request failed: %s", errBulkAnswer, reasonOf(r.Error))
+		return nil, fmt.Errorf("%w: %s", errRequestFailed, reasonOf(r.Error))
 	}
 	if len(r.Items) != len(items) {
 		return nil, fmt.Errorf("%w: %d items for %d actions", errBulkAnswer, len(r.Items), len(items))
