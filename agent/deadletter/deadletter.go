@@ -22,6 +22,7 @@ type Record struct {
 	Input      string    `json:"input"`
 	Path       string    `json:"path"`
 	Offset     int64     `json:"offset"`
+	Origin     uint64    `json:"origin,omitempty"` // event.Position.Origin, so a replay derives the same event_id; 0 in older records
 	Reason     string    `json:"reason"`
 	Line       string    `json:"line,omitempty"`
 	LineBase64 string    `json:"line_base64,omitempty"`
@@ -37,7 +38,7 @@ func (r Record) Raw() ([]byte, error) {
 
 // NewRecord builds the record of a rejected line read at src.
 func NewRecord(src event.Position, line []byte, reason string, now time.Time) Record {
-	r := Record{Time: now.UTC(), Input: src.Input, Path: src.Path, Offset: src.Offset, Reason: reason}
+	r := Record{Time: now.UTC(), Input: src.Input, Path: src.Path, Offset: src.Offset, Origin: src.Origin, Reason: reason}
 	if utf8.Valid(line) {
 		r.Line = string(line)
 	} else {
