@@ -56,19 +56,41 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-## fuzz: every fuzz target for FUZZTIME (default 60s) each
+## fuzz: every fuzz target (func Fuzz* in a _test.go) for FUZZTIME (default 60s)
+## each; FUZZ, an extended regexp over "DIR FUNC", picks some
+## (make fuzz FUZZ='mapping|json' FUZZTIME=5s). Targets are found with grep,
+## not go test -list, so no package's TestMain runs (servers, binaries).
 FUZZTIME ?= 60s
+FUZZ     ?= .
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-			echo "== $$pkg $$f"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	@set -e; n=0; \
+	for dir in $$(grep -rlE --include='*_test.go' --exclude-dir=.cache --exclude-dir=testdata '^func Fuzz[A-Za-z0-9_]*\(' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -hoE '^func Fuzz[A-Za-z0-9_]*\(' $$dir/*_test.go | sed -e 's/^func //' -e 's/($$//' | sort -u); do \
+			echo "$$dir $$f" | grep -qE '$(FUZZ)' || continue; \
+			echo "== $$dir $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$dir; \
+			n=$$((n+1)); \
 		done; \
-	done
+	done; \
+	echo "fuzz: $$n target(s) ran for $(FUZZTIME) each"; \
+	[ $$n -gt 0 ] || { echo "fuzz: no fuzz target matches FUZZ='$(FUZZ)'"; exit 1; }
 
-## install: binary, systemd unit and default config (run as root)
+## install: binary to $(PREFIX)/bin, systemd unit to $(SYSTEMDDIR), default config
+## to $(CONFDIR)/agent.hcl unless one exists (run as root; DESTDIR for packaging)
+SYSTEMDDIR ?= /etc/systemd/system
+CONFDIR    ?= /etc/auditship
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/auditship
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDDIR)
+	sed -e 's|/usr/local/bin/auditship|$(PREFIX)/bin/auditship|g' -e 's|/etc/auditship|$(CONFDIR)|g' \
+		examples/systemd/auditship.service > $(DESTDIR)$(SYSTEMDDIR)/auditship.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/auditship.service
+	@if [ -e $(DESTDIR)$(CONFDIR)/agent.hcl ]; then \
+		echo "keeping the existing $(DESTDIR)$(CONFDIR)/agent.hcl"; \
+	else \
+		install -D -m 0644 examples/systemd/agent.hcl $(DESTDIR)$(CONFDIR)/agent.hcl; \
+	fi
+	@echo "installed; now: systemctl daemon-reload && systemctl enable --now auditship"
 
 clean:
 	rm -rf bin .cache/testserver/data-*

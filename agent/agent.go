@@ -13,19 +13,25 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/auditship/auditship/agent/config"
 	"github.com/auditship/auditship/agent/deadletter"
 	"github.com/auditship/auditship/agent/registry"
 	"github.com/auditship/auditship/agent/tailer"
 	"github.com/auditship/auditship/event"
-	"github.com/auditship/auditship/outputs"
+	"github.com/auditship/auditship/parsers/schema"
 	"github.com/auditship/auditship/query"
 )
+
+// ErrNotRunning is returned by [Agent.Reload] when Run is not running.
+var ErrNotRunning = errors.New("agent is not running")
 
 // Options are the run-time choices that are not part of agent.hcl.
 type Options struct {
 	// Once reads every matched file to its current end, delivers, saves the
-	// offsets and returns, like a backfill. No query API is served.
+	// offsets and returns, like a backfill. No query API and no http
+	// listener are served.
 	Once bool
 	// SuperadminKey is the key that may read /audit-logs; "" means: use the
 	// key stored in data_dir/superadmin.key, creating it on first start.
@@ -33,13 +39,18 @@ type Options struct {
 	// KeyNotice receives the generated super-admin key once, the first time
 	// it is created; nil prints it to standard error.
 	KeyNotice func(key, path string)
-	// Ready, when set, is called once the query API listens, with its address.
+	// Ready, when set, is called with its address each time the query API
+	// starts listening (again after a reload that restarts it).
 	Ready func(queryAddr string)
+	// HTTPReady, when set, is called once the http listener (/metrics,
+	// /healthz, /readyz) listens, with its address.
+	HTTPReady func(httpAddr string)
 }
 
 // Stats are the agent's running totals. Fields are updated atomically.
 type Stats struct {
 	LinesRead    atomic.Int64 // lines received from the tailers
+	BytesRead    atomic.Int64 // bytes of those lines, newlines included
 	Skipped      atomic.Int64 // lines that are not audit events
 	Shipped      atomic.Int64 // events accepted by every output
 	DeadLettered atomic.Int64 // lines and events written to the dead-letter file
@@ -48,12 +59,21 @@ type Stats struct {
 
 // Agent is one running auditship agent.
 type Agent struct {
-	cfg   *config.Config
 	log   *slog.Logger
 	opts  Options
 	stats Stats
+	m     *metrics
 
 	internal chan event.Event // events the agent makes itself (reads of /audit-logs)
+	reloads  chan reloadRequest
+	stopped  chan struct{} // closed when Run no longer serves reloads
+
+	cfg     atomic.Pointer[config.Config]
+	reg     atomic.Pointer[registry.Registry]
+	inputs  atomic.Pointer[map[string]*config.Input] // every input ever run, latest config by name
+	health  *health
+	schemas atomic.Pointer[schema.Catalog] // of the running generation, for auditship_secrets_redacted_total
+	running sync.Map                       // input name → *tailer.Tailer, for open_files
 }
 
 // New checks the options; it does no I/O and starts nothing.
@@ -64,18 +84,80 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Agent{cfg: cfg, log: log, opts: opts, internal: make(chan event.Event, 1024)}, nil
+	a := &Agent{
+		log: log, opts: opts,
+		internal: make(chan event.Event, 1024),
+		reloads:  make(chan reloadRequest),
+		stopped:  make(chan struct{}),
+		health:   newHealth(),
+	}
+	a.cfg.Store(cfg)
+	a.schemas.Store(cfg.Schemas)
+	a.setInputs(cfg.Inputs)
+	a.m = newMetrics(a)
+	return a, nil
 }
 
 // Stats returns the agent's running totals.
 func (a *Agent) Stats() *Stats { return &a.stats }
 
-// Run starts the registry, the outputs, the query API and the tailers, and
-// blocks until ctx ends (or, with Options.Once, until every file is read and
-// delivered). It returns nil on a normal stop and an error when a component
-// cannot start or fails.
+// Metrics returns the registry of the agent's Prometheus metrics, the one
+// /metrics serves.
+func (a *Agent) Metrics() *prometheus.Registry { return a.m.reg }
+
+// LagBytes returns the bytes of the matched files not yet acknowledged, the
+// sum over every input of auditship_input_lag_bytes; 0 before Run opened the
+// registry.
+func (a *Agent) LagBytes() int64 {
+	reg := a.registry()
+	if reg == nil {
+		return 0
+	}
+	var n int64
+	for _, in := range a.currentConfig().Inputs {
+		n += inputLag(in, reg)
+	}
+	return n
+}
+
+func (a *Agent) currentConfig() *config.Config { return a.cfg.Load() }
+
+func (a *Agent) registry() *registry.Registry { return a.reg.Load() }
+
+func (a *Agent) openFiles(input string) int {
+	if t, ok := a.running.Load(input); ok {
+		return t.(*tailer.Tailer).OpenFiles()
+	}
+	return 0
+}
+
+// setInputs adds ins to the inputs lines are decoded with. Inputs are never
+// removed, so that lines a removed input read before it stopped are still
+// decoded by its config.
+func (a *Agent) setInputs(ins []config.Input) {
+	m := map[string]*config.Input{}
+	if old := a.inputs.Load(); old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	for i := range ins {
+		in := ins[i]
+		m[in.Name] = &in
+	}
+	a.inputs.Store(&m)
+}
+
+func (a *Agent) inputFor(name string) *config.Input { return (*a.inputs.Load())[name] }
+
+// Run starts the registry, the outputs, the query API, the http listener and
+// the tailers, and blocks until ctx ends (or, with Options.Once, until every
+// file is read and delivered). It returns nil on a normal stop and an error
+// when a component cannot start or fails. While Run runs, [Agent.Reload]
+// applies a new config. Run may be called once.
 func (a *Agent) Run(ctx context.Context) (err error) {
-	cfg := a.cfg
+	defer close(a.stopped)
+	cfg := a.currentConfig()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data_dir: %w", err)
 	}
@@ -83,160 +165,106 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	a.reg.Store(reg)
 	dl, err := deadletter.Open(cfg.DeadLetter.Path, cfg.DeadLetter.MaxBytes, cfg.DeadLetter.MaxFiles)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, dl.Close()) }()
 
-	outs, searchers, err := a.openOutputs(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		for i, o := range outs {
-			if cerr := o.Close(cctx); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("close output %q: %w", cfg.Outputs[i].Name, cerr))
-			}
-		}
-	}()
-
-	var wg sync.WaitGroup
+	var faultMu sync.Mutex
 	var fault error
-	var faultOnce sync.Once
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	fail := func(e error) {
-		faultOnce.Do(func() { fault = e })
+		faultMu.Lock()
+		if fault == nil {
+			fault = e
+		}
+		faultMu.Unlock()
 		stop()
 	}
+	firstFault := func() error {
+		faultMu.Lock()
+		defer faultMu.Unlock()
+		return fault
+	}
 
-	if cfg.Query != nil && !a.opts.Once {
-		srv, err := a.newQueryServer(searchers)
-		if err != nil {
+	var side sync.WaitGroup // the http listener
+	defer func() { stop(); side.Wait() }()
+	if !a.opts.Once && cfg.HTTP.Listen != "" {
+		hs, err := a.listenHTTP(cfg.HTTP)
+		switch {
+		case err != nil && cfg.HTTP.ListenSet:
 			return err
-		}
-		wg.Go(func() {
-			if err := srv.Run(runCtx); err != nil {
-				fail(fmt.Errorf("query API: %w", err))
-			}
-		})
-		if a.opts.Ready != nil {
-			wg.Go(func() {
-				select {
-				case <-srv.Ready():
-					a.opts.Ready(srv.Addr())
-				case <-runCtx.Done():
+		case err != nil:
+			a.log.Error("http listener not started: metrics and health checks are unavailable; set http { listen = ... } to choose another address or \"\" to disable it", "error", err)
+		default:
+			side.Go(func() {
+				if err := hs.run(runCtx); err != nil {
+					fail(fmt.Errorf("http listener: %w", err))
 				}
 			})
 		}
 	}
 
-	lines := make(chan tailer.Line, cfg.Pipeline.MaxInflightEvents)
-	var tailers sync.WaitGroup
+	s := &supervisor{
+		a: a, reg: reg, dl: dl, fail: fail,
+		lines: make(chan tailer.Line, cfg.Pipeline.MaxInflightEvents),
+	}
+	s.tailCtx, s.stopTails = context.WithCancel(runCtx)
+	defer s.stopTails()
+	// Start order: outputs and query API, then the tailers.
+	g, err := s.startGeneration(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
 	for _, in := range cfg.Inputs {
-		t, err := tailer.New(in.Name, in.Tailer, reg, a.log)
-		if err != nil {
-			stop()
-			wg.Wait()
-			return fmt.Errorf("input %q: %w", in.Name, err)
+		if err := s.startInput(in); err != nil {
+			s.stopTails()
+			s.tails.Wait()
+			s.closeLines()
+			_, gerr := g.stop(false)
+			return errors.Join(err, gerr)
 		}
-		tailers.Go(func() {
-			if err := t.Run(runCtx, lines); err != nil {
-				fail(fmt.Errorf("input %q: %w", in.Name, err))
-			}
-		})
 	}
-	go func() { tailers.Wait(); close(lines) }()
-
-	// The delivery context outlives runCtx by shutdown_timeout, so what is in
-	// flight at a stop can still be delivered.
-	deliverCtx, cancelDeliver := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelDeliver()
-	wg.Go(func() {
+	if a.opts.Once {
+		go func() { s.tails.Wait(); s.closeLines() }()
+	}
+loop:
+	for {
 		select {
-		case <-runCtx.Done():
-			t := time.NewTimer(cfg.ShutdownTimeout)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				a.log.Warn("shutdown timeout reached, undelivered events will be read again at next start", "duration", cfg.ShutdownTimeout)
-				cancelDeliver()
-			case <-deliverCtx.Done():
+		case req := <-a.reloads:
+			g, err = s.reload(ctx, g, req.cfg)
+			req.done <- err
+			if g == nil {
+				break loop
 			}
-		case <-deliverCtx.Done():
+		case <-g.done:
+			break loop // lines closed (Once) or deliver ended
+		case <-runCtx.Done():
+			break loop
 		}
-	})
-
-	p := &pipeline{
-		cfg: cfg, log: a.log.With("component", "pipeline"), stats: &a.stats,
-		reg: reg, dl: dl, outs: outs, internal: a.internal,
 	}
-	batches := make(chan *batch, 2)
-	wg.Go(func() { p.process(runCtx, lines, batches) })
-	saveDone := make(chan struct{})
-	wg.Go(func() { p.saveLoop(saveDone) })
-	p.deliver(deliverCtx, batches)
-	close(saveDone)
-	cancelDeliver()
-	stop()
-	// Drain what tailers may still send so that they can return.
-	go func() {
-		for range lines {
+	// Stop order: tailers stop reading, the queue drains, the outputs flush
+	// within shutdown_timeout, the registry is saved. Tailers return on ctx
+	// even when the queue is full.
+	s.stopTails()
+	s.tails.Wait()
+	s.closeLines()
+	if g != nil {
+		if _, gerr := g.stop(false); gerr != nil {
+			fail(gerr)
 		}
-	}()
-	tailers.Wait()
-	wg.Wait()
-	if err := reg.Save(); err != nil {
-		return errors.Join(fault, fmt.Errorf("save registry: %w", err))
+	} else {
+		for range s.lines {
+		}
+	}
+	if err := s.saveRegistry(); err != nil {
+		return errors.Join(firstFault(), fmt.Errorf("save registry: %w", err))
 	}
 	a.log.Info("agent stopped", "lines_read", a.stats.LinesRead.Load(), "shipped", a.stats.Shipped.Load(), "dead_lettered", a.stats.DeadLettered.Load())
-	return fault
-}
-
-// openOutputs builds and opens every output; searchers maps output names to
-// those that can serve queries.
-func (a *Agent) openOutputs(ctx context.Context) ([]outputs.Output, map[string]outputs.Searcher, error) {
-	var outs []outputs.Output
-	searchers := map[string]outputs.Searcher{}
-	for _, oc := range a.cfg.Outputs {
-		o, err := NewOutput(oc, a.cfg.DataDir, a.log)
-		if err != nil {
-			return nil, nil, err
-		}
-		if op, ok := o.(outputs.Opener); ok {
-			if err := op.Open(ctx); err != nil {
-				for _, prev := range outs {
-					_ = prev.Close(context.WithoutCancel(ctx))
-				}
-				return nil, nil, fmt.Errorf("open output %q: %w", oc.Name, err)
-			}
-		}
-		outs = append(outs, o)
-		if s, ok := o.(outputs.Searcher); ok {
-			searchers[oc.Name] = s
-		}
-		a.log.Info("output opened", "output", oc.Name, "type", oc.Type)
-	}
-	return outs, searchers, nil
-}
-
-func (a *Agent) newQueryServer(searchers map[string]outputs.Searcher) (*query.Server, error) {
-	s, ok := searchers[a.cfg.QueryFrom]
-	if !ok {
-		return nil, fmt.Errorf("query API: output %q cannot serve queries", a.cfg.QueryFrom)
-	}
-	key, err := SuperadminKey(a.cfg.DataDir, a.opts.SuperadminKey, a.opts.KeyNotice)
-	if err != nil {
-		return nil, err
-	}
-	return query.New(*a.cfg.Query, s, query.Options{
-		SuperadminKey: key,
-		OnRead:        a.record,
-		Log:           a.log,
-	})
+	return firstFault()
 }
 
 // SuperadminKey returns key when it is set; otherwise the key stored in

@@ -26,4 +26,17 @@
 // are processed and delivered within shutdown_timeout, and the registry is
 // saved. What could not be delivered in time is not acknowledged and is read
 // again at the next start.
+//
+// Reload: the line queue, the tailers, the registry and the dead-letter file
+// live as long as Run; the delivery side (outputs, query API, the process and
+// deliver stages) is a generation that [Agent.Reload] replaces when an output,
+// the pipeline, schemas or query block changed: the old generation stops
+// taking lines (they stay queued), delivers its batches within
+// shutdown_timeout and hands what it could not deliver to the next one, so
+// acknowledgements stay in file order and nothing is dropped. Tailers of
+// unchanged inputs keep running across a reload.
+//
+// Operations: the http listener (http.go) serves /metrics from a registry of
+// the agent's own (metrics.go; no global state, several agents can share a
+// process), /healthz and /readyz.
 package agent

@@ -27,43 +27,47 @@ type batch struct {
 	bytes  int
 }
 
+func (b *batch) empty() bool { return len(b.acks) == 0 && len(b.events) == 0 }
+
 type ack struct {
 	fileID string
 	end    int64
 }
 
+// pipeline is the delivery side of one generation (see reload.go).
 type pipeline struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	stats    *Stats
-	reg      *registry.Registry
-	dl       *deadletter.Writer
-	outs     []outputs.Output
-	internal <-chan event.Event
-	inputs   map[string]*config.Input
-	stalled  bool // an acknowledgement could not be made safe: ack nothing more
+	cfg     *config.Config // of the generation: batching, schemas, outputs
+	log     *slog.Logger
+	a       *Agent // stats, metrics, health, the inputs by name
+	reg     *registry.Registry
+	dl      *deadletter.Writer
+	outs    []outputs.Output
+	stalled bool // an acknowledgement could not be made safe: ack nothing more
 }
 
-// process turns lines into batches until lines is closed, then sends the last
-// batch and closes out.
-func (p *pipeline) process(ctx context.Context, lines <-chan tailer.Line, out chan<- *batch) {
+// process turns lines into batches until lines is closed or stop is closed,
+// then sends the last batch and closes out. After stop, lines left in the
+// queue stay there for the next generation.
+func (p *pipeline) process(stop <-chan struct{}, lines <-chan tailer.Line, out chan<- *batch) {
 	defer close(out)
-	p.inputs = map[string]*config.Input{}
-	for i := range p.cfg.Inputs {
-		p.inputs[p.cfg.Inputs[i].Name] = &p.cfg.Inputs[i]
-	}
 	b := &batch{}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	defer timer.Stop()
+	start := func() {
+		if b.empty() {
+			timer.Reset(p.cfg.Pipeline.FlushInterval)
+			p.a.m.track(b, time.Now())
+		}
+	}
 	flush := func() {
-		if len(b.acks) == 0 && len(b.events) == 0 {
+		if b.empty() {
 			return
 		}
 		out <- b
 		b = &batch{}
 		timer.Stop()
 	}
-	internal := p.internal
 	for {
 		select {
 		case l, ok := <-lines:
@@ -71,31 +75,22 @@ func (p *pipeline) process(ctx context.Context, lines <-chan tailer.Line, out ch
 				flush()
 				return
 			}
-			empty := len(b.acks) == 0 && len(b.events) == 0
+			start()
 			p.handle(b, l)
-			if empty {
-				timer.Reset(p.cfg.Pipeline.FlushInterval)
-			}
-		case e := <-internal:
-			empty := len(b.acks) == 0 && len(b.events) == 0
+		case e := <-p.a.internal:
 			if err := p.cfg.Schemas.Apply(&e); err != nil {
 				p.log.Error("internal audit event rejected", "event_name", e.Name, "error", err)
 				continue
 			}
+			start()
 			b.events = append(b.events, e)
 			b.raws = append(b.raws, nil)
-			if empty {
-				timer.Reset(p.cfg.Pipeline.FlushInterval)
-			}
 		case <-timer.C:
 			flush()
 			continue
-		case <-ctx.Done():
-			// Stop taking internal events; keep draining lines until the
-			// tailers have stopped and closed the channel.
-			internal = nil
-			ctx = context.Background()
-			continue
+		case <-stop:
+			flush()
+			return
 		}
 		if len(b.events) >= p.cfg.Pipeline.BatchEvents || b.bytes >= p.cfg.Pipeline.BatchBytes {
 			flush()
@@ -105,47 +100,59 @@ func (p *pipeline) process(ctx context.Context, lines <-chan tailer.Line, out ch
 
 // handle turns one line into an event, a skip or a dead-letter record.
 func (p *pipeline) handle(b *batch, l tailer.Line) {
-	p.stats.LinesRead.Add(1)
+	st := &p.a.stats
+	st.LinesRead.Add(1)
+	st.BytesRead.Add(l.Source.End - l.Source.Offset)
+	p.a.m.linesRead.WithLabelValues(l.Source.Input).Inc()
 	b.acks = append(b.acks, ack{fileID: l.Source.FileID, end: l.Source.End})
 	b.bytes += len(l.Text)
-	in := p.inputs[l.Source.Input]
+	in := p.a.inputFor(l.Source.Input)
 	if in == nil {
-		p.deadLetter(l.Source, l.Text, fmt.Sprintf("no input named %q", l.Source.Input))
+		p.deadLetter(l.Source, l.Text, reasonParse, fmt.Sprintf("no input named %q", l.Source.Input))
 		return
 	}
 	if l.Oversize {
-		p.deadLetter(l.Source, l.Text, fmt.Sprintf("line longer than max_line_bytes (%d bytes); only its first %d bytes are kept here", in.Tailer.MaxLineBytes, len(l.Text)))
+		p.deadLetter(l.Source, l.Text, reasonOversize, fmt.Sprintf("line longer than max_line_bytes (%d bytes); only its first %d bytes are kept here", in.Tailer.MaxLineBytes, len(l.Text)))
 		return
+	}
+	skip := func() {
+		st.Skipped.Add(1)
+		p.a.m.linesSkipped.WithLabelValues(l.Source.Input).Inc()
 	}
 	rec, err := in.Decoder.Decode(l.Text)
 	if err != nil {
 		if errors.Is(err, parsers.ErrSkip) {
-			p.stats.Skipped.Add(1)
+			skip()
 			return
 		}
-		p.deadLetter(l.Source, l.Text, fmt.Sprintf("parse %s: %s", in.ParserType, err))
+		p.deadLetter(l.Source, l.Text, reasonParse, fmt.Sprintf("parse %s: %s", in.ParserType, err))
 		return
 	}
 	e, err := in.Mapping.Map(rec, l.Text, l.Source)
 	if err != nil {
 		if errors.Is(err, parsers.ErrSkip) {
-			p.stats.Skipped.Add(1)
+			skip()
 			return
 		}
-		p.deadLetter(l.Source, l.Text, "mapping: "+err.Error())
+		p.deadLetter(l.Source, l.Text, reasonMapping, "mapping: "+err.Error())
 		return
 	}
 	if err := p.cfg.Schemas.Apply(&e); err != nil {
-		p.deadLetter(l.Source, l.Text, "schema: "+err.Error())
+		p.deadLetter(l.Source, l.Text, reasonSchema, "schema: "+err.Error())
 		return
 	}
 	b.events = append(b.events, e)
 	b.raws = append(b.raws, l.Text)
 }
 
-func (p *pipeline) deadLetter(src event.Position, line []byte, reason string) {
-	p.stats.DeadLettered.Add(1)
-	p.log.Warn("line dead-lettered", "path", src.Path, "offset", src.Offset, "error", reason)
+// deadLetter writes line to the dead-letter file. kind is one of the reason*
+// constants; reason, which may quote parts of the line, is logged only at
+// Debug: audit payloads carry secrets.
+func (p *pipeline) deadLetter(src event.Position, line []byte, kind, reason string) {
+	p.a.stats.DeadLettered.Add(1)
+	p.a.m.deadLettered.WithLabelValues(kind).Inc()
+	p.log.Warn("line dead-lettered", "path", src.Path, "offset", src.Offset, "reason", kind)
+	p.log.Debug("line dead-lettered", "path", src.Path, "offset", src.Offset, "error", reason)
 	if err := p.dl.Write(deadletter.NewRecord(src, line, reason, time.Now())); err != nil {
 		// The line is not lost: the writer's error is sticky, so deliver's
 		// Sync fails and no offset is acknowledged past this line.
@@ -153,43 +160,55 @@ func (p *pipeline) deadLetter(src event.Position, line []byte, reason string) {
 	}
 }
 
-// deliver writes each batch to every output, dead-letters what the outputs
-// reject, and acknowledges the batch's offsets. When ctx ends it stops
-// delivering and drains the queue without acknowledging anything.
-func (p *pipeline) deliver(ctx context.Context, in <-chan *batch) {
-	for b := range in {
-		if ctx.Err() != nil {
-			continue
-		}
-		rejected := map[int]string{}
-		delivered := true
-		for i, o := range p.outs {
-			if err := p.writeAll(ctx, o, p.cfg.Outputs[i].Name, b, rejected); err != nil {
-				delivered = false
-				break
-			}
-		}
-		if !delivered {
-			continue
-		}
-		for i, reason := range rejected {
-			p.deadLetter(b.events[i].Source, b.raws[i], "output: "+reason)
-		}
-		if err := p.dl.Sync(); err != nil && !p.stalled {
-			// Acknowledging past this batch could lose its dead-letter
-			// records; from here on nothing is acknowledged, so a restart
-			// reads these lines again.
-			p.stalled = true
-			p.log.Error("dead-letter file cannot be written; offsets are no longer acknowledged until restart", "error", err)
-		}
-		if p.stalled {
-			continue
-		}
-		p.stats.Shipped.Add(int64(len(b.events) - len(rejected)))
-		for _, a := range b.acks {
-			p.reg.Ack(a.fileID, a.end)
+// deliver writes the leftover batches of an earlier generation, then each
+// batch from in, to every output, dead-letters what the outputs reject, and
+// acknowledges the batch's offsets. When ctx ends it stops delivering and
+// drains in without acknowledging anything; it returns the batches it did
+// not deliver, in order.
+func (p *pipeline) deliver(ctx context.Context, leftover []*batch, in <-chan *batch) []*batch {
+	var undelivered []*batch
+	one := func(b *batch) {
+		if ctx.Err() != nil || !p.deliverBatch(ctx, b) {
+			undelivered = append(undelivered, b)
 		}
 	}
+	for _, b := range leftover {
+		one(b)
+	}
+	for b := range in {
+		one(b)
+	}
+	return undelivered
+}
+
+// deliverBatch writes b to every output and acknowledges it; it reports
+// false when ctx ended first.
+func (p *pipeline) deliverBatch(ctx context.Context, b *batch) bool {
+	rejected := map[int]string{}
+	for i, o := range p.outs {
+		if err := p.writeAll(ctx, o, p.cfg.Outputs[i].Name, b, rejected); err != nil {
+			return false
+		}
+	}
+	defer p.a.m.untrack(b)
+	for i, reason := range rejected {
+		p.deadLetter(b.events[i].Source, b.raws[i], reasonOutput, "output: "+reason)
+	}
+	if err := p.dl.Sync(); err != nil && !p.stalled {
+		// Acknowledging past this batch could lose its dead-letter
+		// records; from here on nothing is acknowledged, so a restart
+		// reads these lines again.
+		p.stalled = true
+		p.log.Error("dead-letter file cannot be written; offsets are no longer acknowledged until restart", "error", err)
+	}
+	if p.stalled {
+		return true
+	}
+	p.a.stats.Shipped.Add(int64(len(b.events) - len(rejected)))
+	for _, a := range b.acks {
+		p.reg.Ack(a.fileID, a.end)
+	}
+	return true
 }
 
 // writeAll writes b.events to o until every event is accepted or rejected for
@@ -202,6 +221,7 @@ func (p *pipeline) writeAll(ctx context.Context, o outputs.Output, name string, 
 			pending = append(pending, i)
 		}
 	}
+	m := p.a.m
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = 100 * time.Millisecond
 	bo.MaxInterval = 30 * time.Second
@@ -214,13 +234,21 @@ func (p *pipeline) writeAll(ctx context.Context, o outputs.Output, name string, 
 		}
 		start := time.Now()
 		err := o.Write(ctx, sub)
+		m.writeDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		if err == nil {
 			p.log.Debug("batch written", "output", name, "count", len(sub), "duration", time.Since(start))
+			m.shipped.WithLabelValues(name).Add(float64(len(sub)))
+			m.items.WithLabelValues(name, "done").Add(float64(len(sub)))
+			p.a.health.writeOK(name)
 			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		var be *outputs.BatchError
 		if errors.As(err, &be) {
 			var retry []int
+			nrej := 0
 			for _, it := range be.Items {
 				if it.Index < 0 || it.Index >= len(pending) {
 					continue
@@ -229,21 +257,39 @@ func (p *pipeline) writeAll(ctx context.Context, o outputs.Output, name string, 
 					retry = append(retry, pending[it.Index])
 				} else {
 					rejected[pending[it.Index]] = it.Reason
+					nrej++
 				}
 			}
+			done := len(pending) - len(retry) - nrej
+			m.shipped.WithLabelValues(name).Add(float64(done))
+			m.items.WithLabelValues(name, "done").Add(float64(done))
+			m.items.WithLabelValues(name, "rejected").Add(float64(nrej))
+			m.items.WithLabelValues(name, "retry").Add(float64(len(retry)))
 			pending = retry
 			if len(pending) == 0 {
+				p.a.health.writeOK(name)
 				return nil
 			}
+		} else {
+			m.items.WithLabelValues(name, "retry").Add(float64(len(pending)))
 		}
+		p.a.health.writeFailed(name)
 		attempt++
-		p.stats.Retries.Add(1)
+		p.a.stats.Retries.Add(1)
+		m.retries.WithLabelValues(name).Inc()
 		wait := bo.NextBackOff()
 		lvl := slog.LevelWarn
 		if attempt >= 10 {
 			lvl = slog.LevelError
 		}
-		p.log.Log(ctx, lvl, "output write failed, retrying", "output", name, "count", len(pending), "attempt", attempt, "retry_in", wait, "error", err)
+		// Item reasons of a BatchError may quote detail values (Elasticsearch
+		// previews a field that fails to parse): they go to Debug only.
+		shown := err
+		if be != nil {
+			shown = fmt.Errorf("%d item(s) to retry", len(pending))
+			p.log.Debug("output items failed", "output", name, "error", err)
+		}
+		p.log.Log(ctx, lvl, "output write failed, retrying", "output", name, "count", len(pending), "attempt", attempt, "retry_in", wait, "error", shown)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -255,18 +301,18 @@ func (p *pipeline) writeAll(ctx context.Context, o outputs.Output, name string, 
 	return nil
 }
 
-// saveLoop writes the registry every registry_flush_interval until done is
-// closed.
-func (p *pipeline) saveLoop(done <-chan struct{}) {
-	t := time.NewTicker(p.cfg.RegistryFlushInterval)
+// saveLoop writes the registry every registry_flush_interval of cfg until
+// ctx ends.
+func (s *supervisor) saveLoop(ctx context.Context, cfg *config.Config) {
+	t := time.NewTicker(cfg.RegistryFlushInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			if err := p.reg.Save(); err != nil {
-				p.log.Error("registry save failed", "error", err)
+			if err := s.saveRegistry(); err != nil {
+				s.a.log.Error("registry save failed", "error", err)
 			}
-		case <-done:
+		case <-ctx.Done():
 			return
 		}
 	}

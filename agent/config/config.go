@@ -28,11 +28,16 @@ type Config struct {
 
 	Pipeline   Pipeline
 	DeadLetter DeadLetter
+	HTTP       HTTP
 	Inputs     []Input
 	Schemas    *schema.Catalog
 	Outputs    []Output
 	Query      *query.Config // nil: the agent serves no query API
 	QueryFrom  string        // name of the output GET /audit-logs reads from
+
+	// DeliverySource is the text of the pipeline, schemas, schema and query
+	// blocks as written; a reload restarts the delivery side when it changes.
+	DeliverySource string
 }
 
 // Pipeline sizes the batches between the parsers and the outputs.
@@ -50,9 +55,30 @@ type DeadLetter struct {
 	MaxFiles int    // rotated files kept (default 5)
 }
 
+// HTTP is the http block: the operations listener that serves /metrics,
+// /healthz and /readyz, without authentication.
+type HTTP struct {
+	// Listen is the host:port (default "127.0.0.1:9464"); "" disables the
+	// listener.
+	Listen string
+	// ListenSet reports whether listen was written in the file. When it was
+	// not, a default address already in use is logged and skipped instead
+	// of stopping the agent.
+	ListenSet bool
+	// ReadyMaxLagBytes is the input lag in bytes above which /readyz fails;
+	// 0 (default) sets no bound.
+	ReadyMaxLagBytes int64
+	// ReadyFailingAfter is how long an output's writes may keep failing
+	// before /readyz fails (default 30s).
+	ReadyFailingAfter time.Duration
+}
+
 // Input is one `input "file" "NAME"` block.
 type Input struct {
-	Name       string
+	Name string
+	// Source is the block's text as written; two loads of the same block
+	// have the same Source, which is how a reload tells unchanged inputs.
+	Source     string
 	Tailer     tailer.Config
 	ParserType string
 	Decoder    parsers.Decoder
@@ -67,6 +93,7 @@ type Output struct {
 	Name   string
 	Config any
 	Range  hcl.Range
+	Source string // the block's text as written, see Input.Source
 }
 
 type rootHCL struct {
@@ -76,6 +103,7 @@ type rootHCL struct {
 	RegistryFlushInterval string          `hcl:"registry_flush_interval,optional"`
 	Pipeline              []blockHCL      `hcl:"pipeline,block"`
 	DeadLetter            []blockHCL      `hcl:"dead_letter,block"`
+	HTTP                  []blockHCL      `hcl:"http,block"`
 	Inputs                []labelledHCL   `hcl:"input,block"`
 	SchemaSettings        []blockHCL      `hcl:"schemas,block"`
 	Schemas               []schema.Block  `hcl:"schema,block"`
@@ -141,6 +169,9 @@ func Parse(src []byte, filename string) (*Config, Files, hcl.Diagnostics) {
 		return nil, p.Files(), diags
 	}
 	cfg, more := build(&root, filename, f.Body)
+	if cfg != nil {
+		setSources(cfg, f.Body, src)
+	}
 	diags = append(diags, more...)
 	if diags.HasErrors() {
 		return nil, p.Files(), diags
@@ -178,6 +209,7 @@ func build(root *rootHCL, filename string, body hcl.Body) (*Config, hcl.Diagnost
 
 	cfg.Pipeline, diags = decodePipeline(root.Pipeline, diags)
 	cfg.DeadLetter, diags = decodeDeadLetter(root.DeadLetter, cfg.DataDir, base, diags)
+	cfg.HTTP, diags = decodeHTTP(root.HTTP, diags)
 
 	names := map[string]hcl.Range{}
 	for _, in := range root.Inputs {
@@ -266,7 +298,7 @@ func attrRanges(body hcl.Body) map[string]hcl.Range {
 		{Name: "path"}, {Name: "max_bytes"}, {Name: "max_files"},
 		{Name: "paths"}, {Name: "exclude"}, {Name: "start_at"}, {Name: "max_line_bytes"}, {Name: "scan_interval"},
 		{Name: "close_inactive"}, {Name: "max_open_files"}, {Name: "flush_partial_after"}, {Name: "fingerprint_bytes"},
-		{Name: "output"},
+		{Name: "output"}, {Name: "listen"}, {Name: "ready_max_lag_bytes"}, {Name: "ready_failing_after"},
 	}})
 	if content == nil {
 		return out

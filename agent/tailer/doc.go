@@ -56,9 +56,11 @@
 //   - Deletion: an open file is read to its end, then closed and its entry
 //     removed. A file deleted and recreated is a new identity.
 //
-// Open handles are bounded by MaxOpenFiles; files beyond it are opened when
-// others close. A handle idle for CloseInactive is closed; a file still
-// matched is reopened when its size or mtime changes.
+// Open handles are bounded by MaxOpenFiles, lowered to RLIMIT_NOFILE less 64
+// (and further when an open fails with EMFILE). While files wait for a
+// handle, the handles of files read to their end are released, longest idle
+// first. A handle idle for CloseInactive is closed too; a file still matched
+// is reopened when its size or mtime changes.
 //
 // # Known limits
 //

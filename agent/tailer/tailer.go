@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,6 +33,10 @@ const (
 	readChunk  = 64 << 10
 	passBudget = 256 << 10
 )
+
+// fdReserve is how many file descriptors below RLIMIT_NOFILE a tailer leaves
+// for the store, the registry, the dead-letter file and the network.
+const fdReserve = 64
 
 // ready is always ready to receive from.
 var ready = func() <-chan time.Time {
@@ -65,8 +70,11 @@ type Config struct {
 	// (default 5m). A file still matched by Paths is reopened when it grows;
 	// a rotated-away or deleted file is forgotten.
 	CloseInactive time.Duration
-	// MaxOpenFiles bounds the open file handles (default 512); files beyond
-	// it wait until others are closed.
+	// MaxOpenFiles bounds the open file handles (default 512). It is lowered
+	// to the process's open file limit (RLIMIT_NOFILE) less 64 handles kept
+	// for the rest of the agent. While matched files wait for a handle,
+	// handles of files read to their end are closed to make room; such a
+	// file is reopened when it grows.
 	MaxOpenFiles int
 	// FlushPartialAfter, when > 0, emits a final line that has no newline
 	// once the file was idle this long, with [Line.Partial] set. 0 (default)
@@ -112,6 +120,9 @@ type Tailer struct {
 
 	files   map[fileKey]*file
 	open    int
+	maxOpen int          // MaxOpenFiles, lowered to fit RLIMIT_NOFILE or after EMFILE
+	fdFull  bool         // an open failed for lack of file descriptors; warned once
+	nOpen   atomic.Int64 // open, for OpenFiles from other goroutines
 	buf     []byte
 	scanned bool // the first scan happened: StartAt no longer applies
 }
@@ -206,6 +217,12 @@ func New(input string, cfg Config, reg *registry.Registry, log *slog.Logger) (*T
 func (t *Tailer) Run(ctx context.Context, out chan<- Line) error {
 	t.buf = make([]byte, readChunk)
 	defer t.closeAll()
+	t.maxOpen = t.cfg.MaxOpenFiles
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < uint64(t.maxOpen+fdReserve) {
+		t.maxOpen = max(1, int(rl.Cur)-fdReserve) //nolint:gosec // rl.Cur is small here
+		t.log.Warn("max_open_files lowered to fit the open file limit", "max_open_files", t.maxOpen, "limit", rl.Cur)
+	}
 
 	var events <-chan fsnotify.Event
 	var werrs <-chan error
@@ -268,6 +285,10 @@ func (t *Tailer) Run(ctx context.Context, out chan<- Line) error {
 	}
 }
 
+// OpenFiles returns how many file handles the tailer holds open right now.
+// It is safe to call from any goroutine while Run runs.
+func (t *Tailer) OpenFiles() int { return int(t.nOpen.Load()) }
+
 func (t *Tailer) closeAll() {
 	for _, st := range t.files {
 		t.closeFile(st)
@@ -279,6 +300,7 @@ func (t *Tailer) closeFile(st *file) {
 		st.f.Close()
 		st.f = nil
 		t.open--
+		t.nOpen.Store(int64(t.open))
 	}
 }
 
@@ -338,7 +360,7 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 		}
 	}
 
-	opened := 0
+	opened, waiting := 0, 0
 	keys := make([]fileKey, 0, len(seen))
 	for k := range seen {
 		keys = append(keys, k)
@@ -353,18 +375,26 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 			}
 			st.path, st.gone = fd.path, false
 			t.reg.Touch(st.id, st.path)
-			if st.f == nil && !st.done && (fd.size != st.size || !fd.mtime.Equal(st.mtime)) && t.open < t.cfg.MaxOpenFiles {
-				if t.reopen(st) {
+			if st.f == nil && !st.done && (fd.size != st.size || !fd.mtime.Equal(st.mtime)) {
+				switch {
+				case t.open >= t.maxOpen:
+					waiting++
+				case t.reopen(st):
 					opened++
+				case t.fdFull:
+					waiting++
 				}
 			}
 			continue
 		}
-		if t.open >= t.cfg.MaxOpenFiles {
-			continue // found again by a later scan
+		if t.open >= t.maxOpen {
+			waiting++ // found again by a later scan
+			continue
 		}
 		if t.openNew(k, fd.path) {
 			opened++
+		} else if t.fdFull {
+			waiting++
 		}
 	}
 	for k, st := range t.files {
@@ -382,7 +412,39 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 		st.atEOF = true // re-stat: maybe deleted
 	}
 	t.scanned = true
+	if waiting > 0 || t.open > t.maxOpen {
+		t.evictIdle(waiting)
+	}
 	return opened
+}
+
+// evictIdle closes up to n handles of files that are read to their end, the
+// longest idle first, so that files waiting for a handle get one at the next
+// scan; it also closes handles beyond maxOpen when it was lowered. A closed
+// file keeps its state and is reopened when its size or mtime changes.
+// Files rotated away (they would not be found again) and files holding a
+// partial line are kept open.
+func (t *Tailer) evictIdle(n int) {
+	var idle []*file
+	for _, st := range t.files {
+		if st.f != nil && st.atEOF && !st.gone && !st.done && len(st.pending) == 0 && !st.over {
+			idle = append(idle, st)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *file) int { return a.lastData.Compare(b.lastData) })
+	for _, st := range idle {
+		if n <= 0 && t.open <= t.maxOpen {
+			return
+		}
+		fi, err := st.f.Stat()
+		if err != nil || fi.Size() != st.pos || nlink(fi) == 0 {
+			continue // unread data, or deleted: readFile deals with it
+		}
+		st.size, st.mtime = fi.Size(), fi.ModTime()
+		t.log.Debug("file handle released for a waiting file", "path", st.path, "file_id", st.id)
+		t.closeFile(st)
+		n--
+	}
 }
 
 func cmpKey(a, b fileKey) int {
@@ -439,6 +501,9 @@ func hash(b []byte) string {
 func (t *Tailer) openNew(k fileKey, path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
+		if t.outOfFDs(err) {
+			return false
+		}
 		t.log.Warn("open file", "path", path, "error", err)
 		return false
 	}
@@ -455,6 +520,7 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 	}
 	st := &file{key: k, path: path, f: f, lastData: time.Now(), size: fi.Size(), mtime: fi.ModTime()}
 	t.open++
+	t.nOpen.Store(int64(t.open))
 	e, known := t.reg.Find(k.dev, k.ino)
 	switch {
 	case known && e.FingerprintLen >= 0 && e.FingerprintLen <= len(hb) && hash(hb[:e.FingerprintLen]) == e.Fingerprint && e.Offset <= fi.Size():
@@ -483,10 +549,31 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 	return true
 }
 
+// outOfFDs reports whether err is the lack of file descriptors (EMFILE,
+// ENFILE). Then it lowers maxOpen below the handles held now, so that
+// the rest of the agent can open files again and waiting files take turns,
+// and warns once.
+func (t *Tailer) outOfFDs(err error) bool {
+	if !errors.Is(err, syscall.EMFILE) && !errors.Is(err, syscall.ENFILE) {
+		return false
+	}
+	t.maxOpen = max(1, min(t.maxOpen, t.open-fdMargin))
+	if !t.fdFull {
+		t.log.Warn("out of file descriptors: fewer files are kept open", "max_open_files", t.maxOpen, "error", err)
+	}
+	t.fdFull = true
+	return true
+}
+
+// fdMargin is how many handles a tailer gives up when it runs out of file
+// descriptors.
+const fdMargin = 16
+
 // reopen opens a file closed for inactivity that changed since.
 func (t *Tailer) reopen(st *file) bool {
 	f, err := os.Open(st.path)
 	if err != nil {
+		t.outOfFDs(err)
 		return false
 	}
 	fi, err := f.Stat()
@@ -496,6 +583,7 @@ func (t *Tailer) reopen(st *file) bool {
 	}
 	st.f, st.atEOF, st.lastData = f, true, time.Now()
 	t.open++
+	t.nOpen.Store(int64(t.open))
 	t.log.Debug("file reopened", "path", st.path, "file_id", st.id)
 	return true
 }

@@ -77,9 +77,11 @@ func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "agent",
 		Usage: "run the agent: tail the inputs, ship audit events, serve the query API",
-		Description: "Runs until SIGINT or SIGTERM (a second signal exits at once). With --once it reads\n" +
+		Description: "Runs until SIGINT or SIGTERM (a second signal exits at once); SIGHUP reloads the\n" +
+			"config file (an invalid one is logged and the running config kept). With --once it reads\n" +
 			"every matched file to its current end, ships, saves offsets and exits: exit code 0 when\n" +
-			"everything was stored, 3 when some lines went to the dead-letter file.",
+			"everything was stored, 3 when some lines went to the dead-letter file; on a terminal it\n" +
+			"shows a progress bar on standard error.",
 		Flags: append([]cli.Flag{
 			configFlag,
 			&cli.BoolFlag{Name: "once", Usage: "read every matched file to its end, ship, save offsets and exit (backfill)"},
@@ -106,6 +108,11 @@ func agentCommand() *cli.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			log.Info("agent starting", "config", cfg.Path, "data_dir", cfg.DataDir, "inputs", len(cfg.Inputs), "outputs", len(cfg.Outputs))
+			if c.Bool("once") {
+				defer showProgress(c.App.ErrWriter, a)()
+			} else {
+				defer reloadOnHUP(ctx, cfg.Path, a, log)()
+			}
 			if err := a.Run(ctx); err != nil {
 				return exitf(1, "%w", err)
 			}
@@ -122,8 +129,10 @@ func queryCommand() *cli.Command {
 		Name:  "query",
 		Usage: "serve GET /audit-logs from the configured index, without running the agent",
 		Description: "Serves the query API of the config's query block from the output it names\n" +
-			"(by default the first output). The agent can serve the same API itself.",
-		Flags: append([]cli.Flag{configFlag}, logFlags...),
+			"(by default the first output). The agent can serve the same API itself.\n" +
+			"auditship query search prints events from that output without the API.",
+		Flags:       append([]cli.Flag{configFlag}, logFlags...),
+		Subcommands: []*cli.Command{searchCommand()},
 		Action: func(c *cli.Context) error {
 			log, err := newLogger(c, c.App.ErrWriter)
 			if err != nil {
@@ -198,13 +207,37 @@ func validateCommand() *cli.Command {
 		Name:      "validate",
 		Usage:     "check a configuration file and print its errors as file:line:col",
 		ArgsUsage: " ",
-		Flags:     []cli.Flag{configFlag},
+		Description: "With --sample LOGFILE (repeatable), each line of each file then goes through the\n" +
+			"pipeline of the input whose paths match the file (else the first input, or --input NAME):\n" +
+			"parser, mapping, schema. One line is printed per log line, FILE:LINE: event {json},\n" +
+			"FILE:LINE: skipped or FILE:LINE: dead-letter: REASON (the reason the agent would write),\n" +
+			"then a summary. Nothing is stored. Exit codes: 0 ok, 1 a sample cannot be read,\n" +
+			"2 configuration error, 3 some sample line would be dead-lettered.",
+		Flags: []cli.Flag{
+			configFlag,
+			&cli.StringSliceFlag{Name: "sample", Usage: "run each line of log `FILE` through the pipeline (repeatable)"},
+			&cli.StringFlag{Name: "input", Usage: "check the samples with the input block `NAME` instead of the one whose paths match"},
+		},
 		Action: func(c *cli.Context) error {
 			cfg, err := loadConfig(c, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "%s: ok (%d input(s), %d output(s))\n", relPath(cfg.Path), len(cfg.Inputs), len(cfg.Outputs))
+			samples := c.StringSlice("sample")
+			if len(samples) == 0 {
+				return nil
+			}
+			var st sampleStats
+			for _, s := range samples {
+				if err := checkSample(c.App.Writer, cfg, s, c.String("input"), &st); err != nil {
+					return exitf(1, "%w", err)
+				}
+			}
+			fmt.Fprintf(c.App.Writer, "%d event(s), %d skipped, %d dead-lettered\n", st.events, st.skipped, st.deadLettered)
+			if st.deadLettered > 0 {
+				return exitf(3, "%d sample line(s) would be dead-lettered", st.deadLettered)
+			}
 			return nil
 		},
 	}
@@ -213,7 +246,7 @@ func validateCommand() *cli.Command {
 func deadletterCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "deadletter",
-		Usage: "inspect the dead-letter file",
+		Usage: "inspect the dead-letter file, or replay it through a fixed config",
 		Subcommands: []*cli.Command{{
 			Name:  "list",
 			Usage: "print the dead-lettered lines: source, offset and reason",
@@ -233,7 +266,7 @@ func deadletterCommand() *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "%d record(s) in %s\n", len(recs), cfg.DeadLetter.Path)
 				return nil
 			},
-		}},
+		}, replayCommand()},
 	}
 }
 

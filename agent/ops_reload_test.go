@@ -1,0 +1,157 @@
+package agent_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestOps_Reload changes the config under a running agent that keeps
+// receiving lines: an input is added, the outputs and the pipeline are
+// changed (the delivery side restarts), a change that needs a restart is
+// refused, and the added input is removed again. Every line written must be
+// stored exactly once, and the unchanged input must never stop.
+func TestOps_Reload(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	app := opsInput("app", "app-*.log")
+	extra := opsInput("extra", "extra-*.log")
+	base := opsConfig(app, "")
+	o := opsStart(t, dir, base)
+	w := newOpsWriter(dir)
+
+	// A stream into app-1.log for the whole test.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			w.audit(t, "app-1.log", 7)
+		}
+	})
+	defer func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wg.Wait()
+	}()
+	reload := func(text string) error {
+		t.Helper()
+		return o.a.Reload(opsParse(t, dir, text))
+	}
+
+	t.Run("add an input", func(t *testing.T) {
+		w.audit(t, "extra-1.log", 30) // before the reload: read from the start once added
+		if err := reload(opsConfig(app+extra, "")); err != nil {
+			t.Fatal(err)
+		}
+		w.audit(t, "extra-1.log", 30)
+		waitFor(t, 30*time.Second, "extra's lines stored", func() bool {
+			got := o.storedItems(t)
+			for k := range w.wanted() {
+				if strings.HasPrefix(k, "extra-1.log/") && got[k] == 0 {
+					return false
+				}
+			}
+			return true
+		})
+	})
+
+	t.Run("change outputs and pipeline", func(t *testing.T) {
+		before := o.queryAddr.Load()
+		text := strings.Replace(opsConfig(app+extra, ""), "output \"sqlite\" \"store\" {}", "output \"sqlite\" \"store\" {\n  # reloaded\n}", 1)
+		text = strings.Replace(text, "batch_events   = 40", "batch_events   = 25", 1)
+		if err := reload(text); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the query API to restart", func() bool { return o.queryAddr.Load() != before })
+		if !strings.Contains(o.log.String(), "reload: restarting the delivery side") {
+			t.Error("the delivery side did not restart")
+		}
+	})
+
+	t.Run("refuse what needs a restart", func(t *testing.T) {
+		text := strings.Replace(opsConfig(app+extra, ""), `data_dir = "data"`, `data_dir = "data2"`, 1)
+		err := reload(text)
+		if err == nil || !strings.Contains(err.Error(), "data_dir") {
+			t.Fatalf("reload with a new data_dir: %v, want an error naming data_dir", err)
+		}
+	})
+
+	t.Run("remove an input", func(t *testing.T) {
+		if err := reload(opsConfig(app, "")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "extra gone from /metrics", func() bool {
+			_, ok := o.metrics(t)[`auditship_open_files{input="extra"}`]
+			return !ok
+		})
+	})
+
+	close(stop)
+	wg.Wait()
+	o.checkStored(t, w.wanted())
+	m := o.metrics(t)
+	if n := m[`auditship_events_dead_lettered_total{reason="parse"}`]; n != 0 {
+		t.Errorf("%v lines dead-lettered", n)
+	}
+	log := o.log.String()
+	if strings.Contains(log, `msg="reload: input stopped" input=app`) {
+		t.Error("the unchanged input app was stopped by a reload")
+	}
+	if c := strings.Count(log, `msg="reload: input started" input=extra`); c != 1 {
+		t.Errorf("input extra started %d times, want 1", c)
+	}
+}
+
+// TestOps_ReloadHandsOverUndelivered runs the agent with an output that
+// fails every write (a file output on /dev/full, ahead of the store), so
+// batches pile up unacknowledged and /readyz fails; a reload then removes
+// that output. The old delivery side cannot deliver within
+// shutdown_timeout and hands its batches to the new one, which stores them:
+// every line arrives, none is dropped by the restart.
+func TestOps_ReloadHandsOverUndelivered(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	text := opsConfig(opsInput("app", "app-*.log"), "")
+	text = strings.Replace(text, `shutdown_timeout = "10s"`, `shutdown_timeout = "1s"`, 1)
+	text = strings.Replace(text, "http {\n  listen = \"127.0.0.1:0\"\n}", "http {\n  listen = \"127.0.0.1:0\"\n  ready_failing_after = \"100ms\"\n}", 1)
+	text = strings.Replace(text, "query {\n  listen = \"127.0.0.1:0\"\n}", "query {\n  listen = \"127.0.0.1:0\"\n  output = \"store\"\n}", 1)
+	failing := strings.Replace(text, `output "sqlite" "store" {}`, "output \"file\" \"sink\" {\n  path = \"/dev/full\"\n}\n\noutput \"sqlite\" \"store\" {}", 1)
+	o := opsStart(t, dir, failing)
+	w := newOpsWriter(dir)
+	w.audit(t, "app-1.log", 120)
+
+	waitFor(t, 20*time.Second, "failing writes to the sink", func() bool {
+		return o.metrics(t)[`auditship_output_write_retries_total{output="sink"}`] >= 2
+	})
+	waitFor(t, 10*time.Second, "/readyz to fail", func() bool {
+		code, b := o.get(t, o.httpAddr.Load().(string), "/readyz")
+		return code == 503 && strings.Contains(string(b), "output sink")
+	})
+	if got := o.storedItems(t); len(got) != 0 {
+		t.Fatalf("%d items stored before the failing output was removed; want none (the sink comes first)", len(got))
+	}
+
+	before := o.queryAddr.Load()
+	if err := o.a.Reload(opsParse(t, dir, text)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the query API to restart", func() bool { return o.queryAddr.Load() != before })
+	w.audit(t, "app-1.log", 30)
+	o.checkStored(t, w.wanted())
+	waitFor(t, 10*time.Second, "/readyz ok and no lag", func() bool {
+		code, _ := o.get(t, o.httpAddr.Load().(string), "/readyz")
+		return code == 200 && o.metrics(t)[`auditship_input_lag_bytes{input="app"}`] == 0
+	})
+	if !strings.Contains(o.log.String(), "shutdown timeout reached") {
+		t.Error("the old delivery side delivered everything; the hand-over was not exercised")
+	}
+}
