@@ -11,7 +11,7 @@ PREFIX    ?= /usr/local
 TESTSERVER_PORT ?= 4080
 export TESTSERVER_PORT
 
-.PHONY: all build run test test-go lint fmt vet fuzz testserver-build testserver-start testserver-stop clean install
+.PHONY: all build run test test-go lint fmt vet fuzz testserver-build testserver-start testserver-stop clean install bench bench-micro
 
 all: build
 
@@ -44,11 +44,21 @@ testserver-start: testserver-build
 testserver-stop:
 	bash scripts/testserver/stop.sh
 
+## bench: the end-to-end benchmark (see BENCHMARKS.md): LINES (default 1000000),
+## ROUNDS, FOLLOW_SECONDS, FOLLOW_RATE, ES_PORT; peers are installed by bench/peers.sh.
+bench:
+	bash bench/peers.sh
+	bash bench/run.sh
+
+## bench-micro: the Go micro-benchmarks of the hot path
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem ./event/ ./bench/ ./parsers/... ./outputs/file/
+
 ## lint: gofmt, go vet, staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -80,6 +80,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter: stderr,
 		// Exit codes are ours; cli must not call os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
+		// Repeated flags (--event-name a --event-name b) mean OR; a comma is
+		// part of a value, never a separator.
+		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			agentCommand(),
 			queryCommand(),
