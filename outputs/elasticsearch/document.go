@@ -19,9 +19,6 @@ func indexFor(prefix string, t time.Time) string {
 	return prefix + "-" + t.UTC().Format("2006.01")
 }
 
-// docID is the _id of an event: its event_id in decimal.
-func docID(id int64) string { return strconv.FormatInt(id, 10) }
-
 // appendBulkItem appends the two NDJSON lines of a create action for e to
 // buf: the action line and the document. details is e.Details already
 // encoded as a JSON object. searchable adds the copy under

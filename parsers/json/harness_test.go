@@ -36,8 +36,7 @@ func TestDecode_Golden(t *testing.T) {
 }
 
 var (
-	splitLines     = parsertest.SplitLines
-	caseDirs       = parsertest.CaseDirs
-	roundTrip      = parsertest.RoundTrip
-	checkRoundTrip = parsertest.CheckRoundTrip
+	splitLines = parsertest.SplitLines
+	caseDirs   = parsertest.CaseDirs
+	roundTrip  = parsertest.RoundTrip
 )
