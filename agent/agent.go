@@ -210,13 +210,16 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	s := &supervisor{
 		a: a, reg: reg, dl: dl, fail: fail,
-		lines: make(chan tailer.Line, cfg.Pipeline.MaxInflightEvents),
+		lines: make(chan tailer.Line, cfg.QueueLines()),
 	}
 	s.tailCtx, s.stopTails = context.WithCancel(runCtx)
 	defer s.stopTails()
 	// Start order: outputs and query API, then the tailers.
 	g, err := s.startGeneration(ctx, cfg, nil)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while the outputs were opening: a normal stop
+		}
 		return err
 	}
 	for _, in := range cfg.Inputs {

@@ -66,6 +66,7 @@ func checkReloadable(old, cfg *config.Config) error {
 		{"registry_ttl", old.RegistryTTL, cfg.RegistryTTL},
 		{"http", old.HTTP, cfg.HTTP},
 		{"pipeline.max_inflight_events", old.Pipeline.MaxInflightEvents, cfg.Pipeline.MaxInflightEvents},
+		{"pipeline.max_inflight_bytes", old.Pipeline.MaxInflightBytes, cfg.Pipeline.MaxInflightBytes},
 	} {
 		if st.old != st.new {
 			return fmt.Errorf("reload: %s changed (%v → %v); restart the agent to apply it", st.name, st.old, st.new)

@@ -19,6 +19,7 @@ type pipelineHCL struct {
 	BatchBytes        int    `hcl:"batch_bytes,optional"`
 	FlushInterval     string `hcl:"flush_interval,optional"`
 	MaxInflightEvents int    `hcl:"max_inflight_events,optional"`
+	MaxInflightBytes  int    `hcl:"max_inflight_bytes,optional"`
 }
 
 func decodePipeline(blocks []blockHCL, diags hcl.Diagnostics) (Pipeline, hcl.Diagnostics) {
@@ -38,6 +39,7 @@ func decodePipeline(blocks []blockHCL, diags hcl.Diagnostics) (Pipeline, hcl.Dia
 		BatchBytes:        positive(&diags, "batch_bytes", h.BatchBytes, 4<<20, ranges, rng),
 		FlushInterval:     duration(&diags, "flush_interval", h.FlushInterval, "200ms", ranges, rng),
 		MaxInflightEvents: positive(&diags, "max_inflight_events", h.MaxInflightEvents, 8192, ranges, rng),
+		MaxInflightBytes:  positive(&diags, "max_inflight_bytes", h.MaxInflightBytes, 32<<20, ranges, rng),
 	}, diags
 }
 

@@ -46,6 +46,7 @@ type Pipeline struct {
 	BatchBytes        int           // approximate bytes of source lines per batch (default 4 MiB)
 	FlushInterval     time.Duration // a partial batch is sent after this long (default 200ms)
 	MaxInflightEvents int           // lines queued between tailers and outputs (default 8192)
+	MaxInflightBytes  int           // bound on the queue's memory, in bytes (default 32 MiB); see [Config.QueueLines]
 }
 
 // DeadLetter configures the dead-letter file.
@@ -350,4 +351,17 @@ func positive(diags *hcl.Diagnostics, name string, v, def int, ranges map[string
 		return def
 	}
 	return v
+}
+
+// QueueLines is the capacity of the line queue between the tailers and the
+// pipeline: max_inflight_events lines, but never more than fit in
+// max_inflight_bytes when every line is as long as the largest
+// max_line_bytes of the inputs, so the queue's memory stays under
+// max_inflight_bytes whatever the lines are like. It is at least 16.
+func (c *Config) QueueLines() int {
+	longest := 1
+	for _, in := range c.Inputs {
+		longest = max(longest, in.Tailer.MaxLineBytes)
+	}
+	return max(16, min(c.Pipeline.MaxInflightEvents, c.Pipeline.MaxInflightBytes/longest))
 }

@@ -87,6 +87,10 @@ func agentCommand() *cli.Command {
 			&cli.BoolFlag{Name: "once", Usage: "read every matched file to its end, ship, save offsets and exit (backfill)"},
 		}, logFlags...),
 		Action: func(c *cli.Context) error {
+			// Signals first: a SIGTERM while the config loads must still
+			// stop the agent cleanly, not kill it.
+			ctx, stop := signalContext()
+			defer stop()
 			log, err := newLogger(c, c.App.ErrWriter)
 			if err != nil {
 				return err
@@ -105,8 +109,6 @@ func agentCommand() *cli.Command {
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
-			ctx, stop := signalContext()
-			defer stop()
 			log.Info("agent starting", "config", cfg.Path, "data_dir", cfg.DataDir, "inputs", len(cfg.Inputs), "outputs", len(cfg.Outputs))
 			if c.Bool("once") {
 				defer showProgress(c.App.ErrWriter, a)()
