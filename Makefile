@@ -31,7 +31,8 @@ test: build
 	else \
 		bash scripts/testserver/build.sh && \
 		TESTSERVER_FRESH=1 bash scripts/testserver/start.sh && \
-		{ $(GO) test -race -count=1 -timeout 25m ./...; rc=$$?; \
+		{ ELASTICSEARCH_URL=http://admin:auditship-test@127.0.0.1:$(TESTSERVER_PORT)/es \
+		  $(GO) test -race -count=1 -timeout 25m ./...; rc=$$?; \
 		  bash scripts/testserver/stop.sh; exit $$rc; }; \
 	fi
 
