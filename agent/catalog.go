@@ -7,6 +7,7 @@ import (
 	"github.com/auditship/auditship/agent/config"
 	"github.com/auditship/auditship/outputs"
 	"github.com/auditship/auditship/outputs/elasticsearch"
+	"github.com/auditship/auditship/outputs/file"
 	"github.com/auditship/auditship/outputs/sqlite"
 )
 
@@ -16,6 +17,9 @@ import (
 var outputFactories = map[string]func(cfg any, dataDir string, log *slog.Logger) (outputs.Output, error){
 	"sqlite": func(cfg any, dataDir string, log *slog.Logger) (outputs.Output, error) {
 		return sqlite.New(*cfg.(*sqlite.Config), dataDir, log)
+	},
+	"file": func(cfg any, dataDir string, log *slog.Logger) (outputs.Output, error) {
+		return file.New(*cfg.(*file.Config), dataDir, log)
 	},
 	"elasticsearch": func(cfg any, _ string, log *slog.Logger) (outputs.Output, error) {
 		return elasticsearch.New(*cfg.(*elasticsearch.Config), log)

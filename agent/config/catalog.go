@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/auditship/auditship/outputs/elasticsearch"
+	"github.com/auditship/auditship/outputs/file"
 	"github.com/auditship/auditship/outputs/sqlite"
 	"github.com/auditship/auditship/parsers"
 	"github.com/auditship/auditship/parsers/json"
@@ -82,6 +83,14 @@ func newDecoder(typ string, body hcl.Body, rng hcl.Range) (parsers.Decoder, hcl.
 var outputTypes = map[string]func(body hcl.Body, base string) (any, hcl.Diagnostics){
 	"sqlite": func(b hcl.Body, _ string) (any, hcl.Diagnostics) {
 		c := sqlite.DefaultConfig()
+		diags := gohcl.DecodeBody(b, nil, &c)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		return &c, append(diags, c.Validate()...)
+	},
+	"file": func(b hcl.Body, _ string) (any, hcl.Diagnostics) {
+		c := file.DefaultConfig()
 		diags := gohcl.DecodeBody(b, nil, &c)
 		if diags.HasErrors() {
 			return nil, diags

@@ -60,7 +60,7 @@ var bom = []byte("\xEF\xBB\xBF")
 // offset counted in bytes from 0. The Record does not alias line.
 func (d *Decoder) Decode(line []byte) (parsers.Record, error) {
 	line = bytes.TrimPrefix(line, bom)
-	s := scanner{b: line}
+	s := scanner{b: line, text: string(line)}
 	s.ws()
 	if s.i == len(line) {
 		return nil, fmt.Errorf("blank line: %w", parsers.ErrSkip)

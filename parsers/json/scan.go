@@ -22,10 +22,14 @@ func (e *syntaxError) Error() string {
 	return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg)
 }
 
-// scanner is a single-use recursive-descent JSON parser over one line. Every
-// string it returns is a copy, so the Record never aliases the line.
+// scanner is a single-use recursive-descent JSON parser over one line. Keys,
+// strings without escapes and numbers are substrings of text, one string copy
+// of the whole line made once per line: the Record never aliases the line,
+// and a line costs one allocation for all its plain strings instead of one
+// per string (a stored value keeps the copy alive, at most one line's bytes).
 type scanner struct {
 	b     []byte
+	text  string // string(b), made once; plain strings are substrings of it
 	i     int
 	depth int
 	buf   []byte // scratch for strings with escapes
@@ -213,7 +217,7 @@ func (s *scanner) number() (encjson.Number, error) {
 			s.i++
 		}
 	}
-	return encjson.Number(s.b[start:s.i]), nil
+	return encjson.Number(s.text[start:s.i]), nil
 }
 
 // str reads a string starting at the opening quote. Invalid UTF-8 and raw
@@ -225,7 +229,7 @@ func (s *scanner) str() (string, error) {
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if c == '"' {
-			v := string(s.b[start:s.i])
+			v := s.text[start:s.i]
 			s.i++
 			return v, nil
 		}
