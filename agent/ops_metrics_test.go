@@ -40,7 +40,8 @@ func TestOps_Metrics(t *testing.T) {
 		m = o.metrics(t)
 		return m[key("auditship_events_shipped_total", `output="store"`)] >= audits &&
 			m[key("auditship_lines_read_total", `input="app"`)] >= total &&
-			m[`auditship_input_lag_bytes{input="app"}`] == 0
+			m[`auditship_input_lag_bytes{input="app"}`] == 0 &&
+			m["auditship_registry_writes_total"] >= 1 // saved on a timer, after the acks
 	})
 	for name, want := range map[string]float64{
 		key("auditship_lines_read_total", `input="app"`):                     total,
