@@ -31,6 +31,8 @@ type expr struct {
 	text  string // plain path as written, for "record.ts is missing"
 
 	hcl hcl.Expression // general expression
+
+	pred predicate // a comparison evaluated on the Go record; see predicate
 }
 
 // step is one attribute or constant index of a plain path. name is the key
@@ -119,6 +121,8 @@ func (e *expr) eval(l *line) (v any, err error) {
 	switch {
 	case e.isConst:
 		return e.value, nil
+	case e.pred != nil:
+		return e.pred(l.rec, l.src.Input, l.src.Path), nil
 	case e.hcl == nil:
 		var root any
 		switch e.root {

@@ -245,6 +245,10 @@ func (m *Mapping) compileExpr(name string, he hcl.Expression) (*expr, hcl.Diagno
 		e.isConst, e.value = true, g
 		return e, diags
 	}
+	if p, ok := compilePredicate(he); ok {
+		e.pred = p
+		return e, diags
+	}
 	e.hcl = he
 	for _, tr := range vars {
 		if tr.RootName() == varRecord {
