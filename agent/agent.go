@@ -64,7 +64,7 @@ type Agent struct {
 	stats Stats
 	m     *metrics
 
-	internal chan event.Event // events the agent makes itself (reads of /audit-logs)
+	internal chan internalEvent // events the agent makes itself (reads of /audit-logs)
 	reloads  chan reloadRequest
 	stopped  chan struct{} // closed when Run no longer serves reloads
 
@@ -86,7 +86,7 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		log: log, opts: opts,
-		internal: make(chan event.Event, 1024),
+		internal: make(chan internalEvent, 1024),
 		reloads:  make(chan reloadRequest),
 		stopped:  make(chan struct{}),
 		health:   newHealth(),
@@ -161,6 +161,11 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data_dir: %w", err)
 	}
+	unlock, err := LockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	reg, err := registry.Open(filepath.Join(cfg.DataDir, "registry.json"), cfg.RegistryTTL)
 	if err != nil {
 		return err
@@ -292,20 +297,42 @@ func SuperadminKey(dataDir, key string, notice func(key, path string)) (string, 
 	return k, nil
 }
 
-// record queues an event the agent made itself (an audit of a read of
-// /audit-logs). It waits up to a second when the pipeline is full and logs
-// an error if the event had to be dropped.
-func (a *Agent) record(e event.Event) {
+// internalEvent is an event the agent records itself, with the channel
+// (capacity 1) that learns whether it was durably stored.
+type internalEvent struct {
+	e    event.Event
+	done chan error
+}
+
+// recordTimeout bounds how long a read of /audit-logs waits for its own
+// audit event to be stored.
+const recordTimeout = 10 * time.Second
+
+// record ships an event the agent made itself (the audit of a read of
+// /audit-logs) and returns once every output has durably stored it, so that
+// a read is never served unaudited. It returns an error when that did not
+// happen within recordTimeout or before ctx ended; the query API then
+// answers 503 instead of the events.
+func (a *Agent) record(ctx context.Context, e event.Event) error {
 	if e.ID == 0 {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		e.ID = int64(binary.LittleEndian.Uint64(b[:])&(1<<63-1)) | 1
 	}
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
+	done := make(chan error, 1)
 	select {
-	case a.internal <- e:
-	case <-t.C:
-		a.log.Error("audit event of a read dropped: pipeline full", "event_name", e.Name, "event_id", e.ID)
+	case a.internal <- internalEvent{e: e, done: done}:
+	case <-ctx.Done():
+		a.log.Error("audit event of a read not recorded: pipeline full", "event_name", e.Name, "event_id", e.ID)
+		return fmt.Errorf("record audit event: %w", ctx.Err())
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		a.log.Error("audit event of a read not confirmed in time", "event_name", e.Name, "event_id", e.ID)
+		return fmt.Errorf("record audit event: %w", ctx.Err())
 	}
 }

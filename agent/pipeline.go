@@ -25,6 +25,15 @@ type batch struct {
 	raws   [][]byte // raw line of each event, for the dead-letter file
 	acks   []ack
 	bytes  int
+	// waiters are told, once the batch is delivered, whether the event the
+	// agent recorded itself (an audit of a read) is durably stored.
+	waiters []waiter
+}
+
+// waiter is the done channel (capacity 1) of the internal event at index.
+type waiter struct {
+	index int
+	done  chan<- error
 }
 
 func (b *batch) empty() bool { return len(b.acks) == 0 && len(b.events) == 0 }
@@ -77,12 +86,15 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan tailer.Line, out c
 			}
 			start()
 			p.handle(b, l)
-		case e := <-p.a.internal:
+		case ie := <-p.a.internal:
+			e := ie.e
 			if err := p.cfg.Schemas.Apply(&e); err != nil {
 				p.log.Error("internal audit event rejected", "event_name", e.Name, "error", err)
+				ie.done <- fmt.Errorf("audit event rejected: %w", err)
 				continue
 			}
 			start()
+			b.waiters = append(b.waiters, waiter{index: len(b.events), done: ie.done})
 			b.events = append(b.events, e)
 			b.raws = append(b.raws, nil)
 		case <-timer.C:
@@ -207,6 +219,13 @@ func (p *pipeline) deliverBatch(ctx context.Context, b *batch) bool {
 	p.a.stats.Shipped.Add(int64(len(b.events) - len(rejected)))
 	for _, a := range b.acks {
 		p.reg.Ack(a.fileID, a.end)
+	}
+	for _, w := range b.waiters {
+		if reason, ok := rejected[w.index]; ok {
+			w.done <- fmt.Errorf("audit event rejected by an output: %s", reason)
+		} else {
+			w.done <- nil
+		}
 	}
 	return true
 }

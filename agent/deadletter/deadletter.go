@@ -60,6 +60,7 @@ type Writer struct {
 	w     *bufio.Writer
 	size  int64
 	count int64
+	seen  map[int64]struct{} // keys of the lines in the current file
 }
 
 // Open opens (creating it and its directory if needed) the dead-letter file at
@@ -68,11 +69,31 @@ func Open(path string, maxBytes int64, maxFiles int) (*Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create dead-letter directory: %w", err)
 	}
-	w := &Writer{path: path, maxBytes: maxBytes, maxFiles: maxFiles}
+	w := &Writer{path: path, maxBytes: maxBytes, maxFiles: maxFiles, seen: map[int64]struct{}{}}
+	recs, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if k, ok := r.key(); ok {
+			w.seen[k] = struct{}{}
+		}
+	}
 	if err := w.open(); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// key identifies the source line of a record: the event id the line would
+// derive (file origin, offset, bytes). A line read again after a crash, or
+// from a rotated copy, has the same key.
+func (r Record) key() (int64, bool) {
+	raw, err := r.Raw()
+	if err != nil {
+		return 0, false
+	}
+	return event.DeriveID(r.Origin, r.Offset, raw), true
 }
 
 func (w *Writer) open() error {
@@ -98,6 +119,12 @@ func (w *Writer) Write(r Record) error {
 	b = append(b, '\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// The agent reads a line again when it stopped before acknowledging
+	// it: its record is already here, so it is not written twice.
+	k, hasKey := r.key()
+	if _, dup := w.seen[k]; hasKey && dup {
+		return nil
+	}
 	if w.maxBytes > 0 && w.size > 0 && w.size+int64(len(b)) > w.maxBytes {
 		if err := w.rotate(); err != nil {
 			return err
@@ -108,6 +135,9 @@ func (w *Writer) Write(r Record) error {
 	}
 	w.size += int64(len(b))
 	w.count++
+	if hasKey {
+		w.seen[k] = struct{}{}
+	}
 	return nil
 }
 
@@ -128,6 +158,7 @@ func (w *Writer) rotate() error {
 	for i := w.maxFiles - 1; i >= 1; i-- {
 		_ = os.Rename(fmt.Sprintf("%s.%d", w.path, i), fmt.Sprintf("%s.%d", w.path, i+1))
 	}
+	w.seen = map[int64]struct{}{} // rotated records are no longer checked
 	if w.maxFiles > 0 {
 		if err := os.Rename(w.path, w.path+".1"); err != nil {
 			return fmt.Errorf("rotate dead-letter file %q: %w", w.path, err)

@@ -77,6 +77,12 @@ func replay(ctx context.Context, cfg *config.Config, w io.Writer) (replayResult,
 	if err != nil {
 		return res, fmt.Errorf("stat dead-letter file: %w", err)
 	}
+	// The agent must be stopped: it appends to the same file.
+	unlock, err := agent.LockDataDir(cfg.DataDir)
+	if err != nil {
+		return res, fmt.Errorf("%w: stop the agent before replaying", err)
+	}
+	defer unlock()
 	recs, err := deadletter.ReadFile(path)
 	if err != nil {
 		return res, err
