@@ -75,7 +75,7 @@ func Open(path string, ttl time.Duration) (*Registry, error) {
 	}
 	var ff fileFormat
 	if err := json.Unmarshal(b, &ff); err != nil {
-		return nil, fmt.Errorf("open registry %q: corrupt: %w", path, err)
+		return nil, fmt.Errorf("open registry %q: corrupt: %w (move the file aside to read every file again from its start; the sqlite and elasticsearch outputs store each event id once)", path, err)
 	}
 	if ff.Version != Version {
 		return nil, fmt.Errorf("open registry %q: unsupported version %d, want %d", path, ff.Version, Version)
