@@ -546,6 +546,36 @@ func TestScenario_AppendedAndNewFileWhileStopped(t *testing.T) {
 	e.noDeadLetters()
 }
 
+// TestScenario_RotatedWhileStopped is logrotate's create flow during a
+// restart: lines appended while the agent is down to a file that is then
+// renamed to a name the globs do not match are read from the rotated file.
+func TestScenario_RotatedWhileStopped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{inputExtra: `exclude = ["*.[0-9]"]`})
+	a := e.start()
+	lf := e.newFile("logs/workers.log")
+	e.write(lf, 20)
+	e.waitStored(catchUp)
+	a.stop(t)
+	e.write(lf, 50)
+	e.rename(lf, "logs/workers.log.1")
+	nf := e.newFile("logs/workers.log")
+	e.write(nf, 50)
+	a = e.start()
+	e.waitStored(catchUp)
+	a.stop(t)
+	if !strings.Contains(e.logBuf.tail(1<<20), "rotated file found") {
+		t.Error(`no "rotated file found" in the agent log`)
+	}
+	// A restart reads nothing again.
+	a = e.start()
+	e.write(nf, 10)
+	e.waitStored(catchUp)
+	a.stop(t)
+	e.check()
+	e.noDeadLetters()
+}
+
 // midStream stops the binary with sig in the middle of a stream with
 // rename rotations, rounds times, and checks everything arrived once. The
 // rotated names stay matched by the glob, so lines rotated while the agent

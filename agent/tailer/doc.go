@@ -55,6 +55,17 @@
 //     file gets a new FileID and is read from 0.
 //   - Deletion: an open file is read to its end, then closed and its entry
 //     removed. A file deleted and recreated is a new identity.
+//   - Rotation of a file that is not open (while the agent was stopped, or
+//     after CloseInactive closed it): at start and at every scan, each
+//     registry entry whose recorded path matches the input's globs, whose
+//     file is not open and whose path now holds another file or nothing is
+//     looked for by device and inode in the directory of that path (one
+//     ReadDir; names starting with the old base name are stat'ed first).
+//     When found with the same fingerprint and bytes beyond the entry's
+//     offset, it is read under the same FileID like a renamed file, even if
+//     Exclude matches its new name, and "rotated file found" is logged. An
+//     entry is searched once per change of what its path holds, so a
+//     drained or vanished file costs no further ReadDir.
 //
 // Open handles are bounded by MaxOpenFiles, lowered to RLIMIT_NOFILE less 64
 // (and further when an open fails with EMFILE). While files wait for a
@@ -72,6 +83,10 @@
 // rotation can. Likewise, a line appended and truncated away between two
 // reads is lost, and a truncation followed by a rewrite whose first bytes
 // are identical to the old ones and that happens while the tailer is in the
-// middle of reading (not at the end) is not noticed. A file closed for
-// inactivity that is rotated away before it grows again is not read further.
+// middle of reading (not at the end) is not noticed. A rotated-away file
+// is searched for only in the directory of its last matched path, so a
+// rotation that moves it to another directory loses its unread lines; and a
+// rotated-away file that was read to its end and closed is not looked at
+// again until its old path changes once more, so writes to it after that
+// wait for the next rotation.
 package tailer

@@ -28,6 +28,7 @@ type harness struct {
 	cfg     Config
 	reg     *registry.Registry
 	ackIf   func(Line) bool // nil: ack everything
+	tl      *Tailer         // the running tailer, set by start
 
 	mu    sync.Mutex
 	lines []Line
@@ -64,6 +65,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.tl = tl
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan Line)
 	h.cancel, h.done = cancel, make(chan struct{})

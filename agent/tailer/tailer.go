@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -68,7 +69,8 @@ type Config struct {
 	ScanInterval time.Duration
 	// CloseInactive closes a file handle that delivered no data for this long
 	// (default 5m). A file still matched by Paths is reopened when it grows;
-	// a rotated-away or deleted file is forgotten.
+	// one rotated to an unmatched name while closed is found again in its
+	// directory when it has unread bytes (see the package doc).
 	CloseInactive time.Duration
 	// MaxOpenFiles bounds the open file handles (default 512). It is lowered
 	// to the process's open file limit (RLIMIT_NOFILE) less 64 handles kept
@@ -125,6 +127,11 @@ type Tailer struct {
 	nOpen   atomic.Int64 // open, for OpenFiles from other goroutines
 	buf     []byte
 	scanned bool // the first scan happened: StartAt no longer applies
+
+	// searched remembers, per registry FileID, what its recorded path held
+	// when the directory was last searched for the rotated file, so that
+	// a drained or vanished file is searched for once per rotation.
+	searched map[string]fileKey
 }
 
 type fileKey struct{ dev, ino uint64 }
@@ -201,11 +208,12 @@ func New(input string, cfg Config, reg *registry.Registry, log *slog.Logger) (*T
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Tailer{
-		input: input,
-		cfg:   cfg,
-		reg:   reg,
-		log:   log.With("component", "tailer", "input", input),
-		files: map[fileKey]*file{},
+		input:    input,
+		cfg:      cfg,
+		reg:      reg,
+		log:      log.With("component", "tailer", "input", input),
+		files:    map[fileKey]*file{},
+		searched: map[string]fileKey{},
 	}, nil
 }
 
@@ -397,6 +405,7 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 			waiting++
 		}
 	}
+	opened += t.findRotated(seen)
 	for k, st := range t.files {
 		if _, ok := seen[k]; ok {
 			continue
@@ -416,6 +425,135 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 		t.evictIdle(waiting)
 	}
 	return opened
+}
+
+// findRotated drains known files that were rotated to a name the globs do
+// not match (or that Exclude drops) while they were not open: while the
+// agent was stopped, or after CloseInactive closed them. For every registry
+// entry whose recorded Path matches this input's globs, whose file is not
+// open and whose Path now holds another file or nothing, it searches the
+// directory of Path for the entry's device and inode; when found with the
+// same fingerprint and bytes beyond the entry's offset, the file is opened
+// under the same FileID and read like a renamed file. Each entry is searched
+// once per change of what its Path holds. It returns how many files it
+// opened.
+func (t *Tailer) findRotated(seen map[fileKey]found) int {
+	opened := 0
+	for _, e := range t.reg.Entries() {
+		k := fileKey{dev: e.Device, ino: e.Inode}
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		if st := t.files[k]; st != nil && st.f != nil {
+			continue
+		}
+		if !t.owns(e.Path) {
+			continue
+		}
+		var occ fileKey // the zero key: nothing at Path
+		if fi, err := os.Stat(e.Path); err == nil {
+			occ = keyOf(fi)
+		}
+		if occ == k {
+			continue // still there, just not matched as a regular file
+		}
+		if m, ok := t.searched[e.FileID]; ok && m == occ {
+			continue
+		}
+		if t.open >= t.maxOpen {
+			continue // search again at a later scan
+		}
+		t.searched[e.FileID] = occ
+		if t.openRotated(e, k) {
+			opened++
+		}
+	}
+	for id := range t.searched {
+		if _, ok := t.reg.Get(id); !ok {
+			delete(t.searched, id)
+		}
+	}
+	return opened
+}
+
+// owns reports whether p matches one of the input's globs.
+func (t *Tailer) owns(p string) bool {
+	for _, pat := range t.cfg.Paths {
+		if ok, _ := doublestar.PathMatch(pat, p); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// openRotated looks for the file of e, known by k, in the directory of its
+// recorded path and opens it when it has unread bytes.
+func (t *Tailer) openRotated(e registry.Entry, k fileKey) bool {
+	p := findInode(e.Path, k)
+	if p == "" {
+		t.log.Debug("rotated file not found", "old_path", e.Path, "file_id", e.FileID)
+		return false
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		if !t.outOfFDs(err) {
+			t.log.Warn("open file", "path", p, "error", err)
+		}
+		delete(t.searched, e.FileID) // try again
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || keyOf(fi) != k || e.FingerprintLen < 0 || int64(e.FingerprintLen) > fi.Size() {
+		f.Close()
+		return false
+	}
+	hb, err := head(f, int64(e.FingerprintLen))
+	if err != nil || hash(hb) != e.Fingerprint {
+		f.Close() // another content: not ours to read
+		return false
+	}
+	st := t.files[k]
+	if st == nil || st.id != e.FileID {
+		st = &file{key: k, id: e.FileID, pos: e.Offset, lineStart: e.Offset, origin: e.Origin,
+			hasOrigin: e.HasOrigin, fp: e.Fingerprint, fpLen: e.FingerprintLen}
+	}
+	if fi.Size() <= st.pos {
+		f.Close()
+		return false // nothing unread
+	}
+	st.f, st.path, st.gone, st.done, st.atEOF = f, p, true, false, true
+	st.lastData, st.size, st.mtime = time.Now(), fi.Size(), fi.ModTime()
+	t.files[k] = st
+	t.open++
+	t.nOpen.Store(int64(t.open))
+	t.reg.Touch(st.id, p)
+	t.log.Info("rotated file found", "path", p, "old_path", e.Path, "file_id", st.id, "offset", st.pos)
+	return true
+}
+
+// findInode returns the path of the regular file with key k in the directory
+// of old, or "". Names starting with old's base name are tried first.
+func findInode(old string, k fileKey) string {
+	dir, base := filepath.Split(old)
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	for _, prefixed := range []bool{true, false} {
+		for _, de := range ents {
+			if strings.HasPrefix(de.Name(), base) != prefixed || !de.Type().IsRegular() {
+				continue
+			}
+			p := filepath.Join(dir, de.Name())
+			if fi, err := os.Lstat(p); err == nil && keyOf(fi) == k {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // evictIdle closes up to n handles of files that are read to their end, the
@@ -717,6 +855,13 @@ func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- 
 		t.closeFile(st)
 		if st.gone {
 			delete(t.files, st.key)
+			// Read to its end: findRotated need not search for it until
+			// its old path changes again.
+			var occ fileKey
+			if fi, err := os.Stat(st.path); err == nil {
+				occ = keyOf(fi)
+			}
+			t.searched[st.id] = occ
 		}
 	}
 	return false, nil
