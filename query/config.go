@@ -2,8 +2,11 @@ package query
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,8 +45,9 @@ type KeyBlock struct {
 
 // Config is the query block of agent.hcl: the HTTP API for GET /audit-logs.
 type Config struct {
-	// Listen is the host:port to serve on. Default "127.0.0.1:8080"; port 0
-	// picks a free port.
+	// Listen is the host:port to serve on: an IP address, a host name or
+	// nothing (all interfaces), and a port number up to 65535. Default
+	// "127.0.0.1:8080"; port 0 picks a free port.
 	Listen string `hcl:"listen,optional"`
 	// APIKeys are the keys accepted besides the superadmin key; see [KeyBlock].
 	APIKeys []KeyBlock `hcl:"api_key,block"`
@@ -93,8 +97,8 @@ func (c *Config) Validate() hcl.Diagnostics {
 			Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: subject.Ptr(),
 		})
 	}
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
-		add("Invalid listen", fmt.Sprintf("The listen address %q is not host:port, such as \"127.0.0.1:8080\".", c.Listen), c.ListenRange)
+	if err := checkListen(c.Listen); err != nil {
+		add("Invalid listen", fmt.Sprintf("The listen address %q %s; use host:port, such as \"127.0.0.1:8080\".", c.Listen, err), c.ListenRange)
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		r := c.TLSCertFileRange
@@ -142,6 +146,51 @@ func (c *Config) Validate() hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// checkListen checks a host:port listen address without resolving it: the
+// port is a number from 0 to 65535 (0 picks a free one) and the host is
+// empty (all interfaces), an IP address or a DNS name. The error completes
+// the sentence "The listen address ... ".
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("is not host:port")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || port != strconv.Itoa(n) || n < 0 || n > 65535 {
+		return fmt.Errorf("has port %q, which is not a port number from 1 to 65535 (or 0 for a free port)", port)
+	}
+	if host == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if !validHostname(host) {
+		return fmt.Errorf("has host %q, which is neither an IP address nor a host name", host)
+	}
+	return nil
+}
+
+// validHostname reports whether h is a DNS name: dot-separated labels of
+// letters, digits and inner hyphens, at most 253 characters.
+func validHostname(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // positiveDuration parses a duration that must be above zero.

@@ -7,11 +7,12 @@ import (
 
 func TestConfig_Validate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
+	type test = struct {
 		name string
 		src  string
 		want []string // diagnostic summaries
-	}{
+	}
+	tests := []test{
 		{"defaults", ``, nil},
 		{"test config", testHCL, nil},
 		{"everything set", `
@@ -50,6 +51,12 @@ api_key "superadmin" {
 }
 `, []string{"Invalid sha256", "Invalid role", "Duplicate api_key", "Duplicate sha256", "Reserved api_key name"}},
 	}
+	for _, l := range []string{"127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:http", "127.0.0.1:", "bad host!:8080", "[::1:8080", "a..b:80", "-x:80"} {
+		tests = append(tests, test{"listen " + l, "listen = \"" + l + "\"\n", []string{"Invalid listen"}})
+	}
+	for _, l := range []string{"127.0.0.1:0", ":8080", "[::1]:65535", "localhost:1", "audit.example.com:443"} {
+		tests = append(tests, test{"listen " + l, "listen = \"" + l + "\"\n", nil})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -68,5 +75,17 @@ api_key "superadmin" {
 				t.Errorf("diagnostics %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestConfig_ValidateListenDetail(t *testing.T) {
+	t.Parallel()
+	_, diags := decodeConfig(t, `listen = "127.0.0.1:99999"`+"\n")
+	if len(diags) != 1 {
+		t.Fatalf("diagnostics %v, want one", diags)
+	}
+	const want = `The listen address "127.0.0.1:99999" has port "99999", which is not a port number from 1 to 65535 (or 0 for a free port); use host:port, such as "127.0.0.1:8080".`
+	if diags[0].Detail != want {
+		t.Errorf("detail %q\nwant   %q", diags[0].Detail, want)
 	}
 }

@@ -28,6 +28,13 @@ import (
 	"github.com/auditship/auditship/outputs"
 )
 
+// MinSuperadminKeyLen is the shortest [Options.SuperadminKey] New accepts.
+const MinSuperadminKeyLen = 16
+
+// maxFailureIPs bounds how many remote addresses the failed-authentication
+// limiter tracks at once.
+const maxFailureIPs = 10000
+
 // shutdownTimeout bounds how long Run waits for requests in flight once its
 // context ends.
 const shutdownTimeout = 5 * time.Second
@@ -35,7 +42,8 @@ const shutdownTimeout = 5 * time.Second
 // Options are the parts of a Server that do not come from agent.hcl.
 type Options struct {
 	// SuperadminKey is a key with role superadmin and key_name "superadmin",
-	// from AUDITSHIP_SUPERADMIN_KEY or [LoadOrCreateKey]; "" means none.
+	// from AUDITSHIP_SUPERADMIN_KEY or [LoadOrCreateKey]; "" means none. It
+	// must have at least [MinSuperadminKeyLen] characters.
 	SuperadminKey string
 	// CursorSecret signs cursors. Empty: derived from SuperadminKey, so
 	// cursors survive restarts; with no SuperadminKey either, a random secret
@@ -74,6 +82,11 @@ type Server struct {
 	ready chan struct{} // closed once listening
 	mu    sync.Mutex
 	addr  string
+
+	// failures limits requests without a valid key per remote IP, so keys
+	// cannot be guessed at full speed.
+	failMu   sync.Mutex
+	failures map[string]*rate.Limiter
 }
 
 // New checks c (it must pass [Config.Validate]) and builds a Server over s.
@@ -85,6 +98,9 @@ func New(c Config, s outputs.Searcher, o Options) (*Server, error) {
 	if s == nil {
 		return nil, errors.New("query server: nil searcher")
 	}
+	if o.SuperadminKey != "" && len(o.SuperadminKey) < MinSuperadminKeyLen {
+		return nil, fmt.Errorf("super-admin key too short: use at least %d characters, e.g. auditship keygen", MinSuperadminKeyLen)
+	}
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -95,6 +111,8 @@ func New(c Config, s outputs.Searcher, o Options) (*Server, error) {
 		onRead: o.OnRead,
 		log:    log.With("component", "query"),
 		ready:  make(chan struct{}),
+
+		failures: map[string]*rate.Limiter{},
 	}
 	srv.readTO, _ = positiveDuration(c.ReadTimeout)
 	srv.writeTO, _ = positiveDuration(c.WriteTimeout)
@@ -243,7 +261,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "bad_request", "method "+r.Method+" is not allowed; use GET")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed; use GET")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -280,10 +298,21 @@ func (s *Server) authenticate(r *http.Request) (*apiKey, bool) {
 func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
-		writeError(w, http.StatusMethodNotAllowed, "bad_request", "method "+r.Method+" is not allowed; use GET")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed; use GET")
+		return
+	}
+	ip := remoteIP(r.RemoteAddr)
+	if wait := s.failureWait(ip); wait > 0 {
+		tooManyFailures(w, wait)
 		return
 	}
 	key, given := s.authenticate(r)
+	if key == nil {
+		if wait := s.recordFailure(ip); wait > 0 {
+			tooManyFailures(w, wait)
+			return
+		}
+	}
 	switch {
 	case !given:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="auditship"`)
@@ -300,7 +329,7 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	if res := key.limiter.Reserve(); res.Delay() > 0 {
 		wait := res.Delay()
 		res.Cancel() // a refused request must not use up the next token
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		w.Header().Set("Retry-After", retryAfter(wait))
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests for API key "+strconv.Quote(key.name)+"; retry later")
 		return
 	}
@@ -353,6 +382,76 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// remoteIP returns the host part of a request's RemoteAddr.
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// retryAfter renders wait as whole seconds, at least 1, for Retry-After.
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
+}
+
+// tooManyFailures answers a request from an address that sent too many
+// requests without a valid key.
+func tooManyFailures(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", retryAfter(wait))
+	writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests without a valid API key from this address; retry later")
+}
+
+// failureWait returns how long ip must wait before its next request is
+// looked at, or 0 when it has failed-authentication tokens left. A blocked
+// address cannot try keys at all, valid or not.
+func (s *Server) failureWait(ip string) time.Duration {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	l, ok := s.failures[ip]
+	if !ok {
+		return 0
+	}
+	if tok := l.Tokens(); tok < 1 {
+		return time.Duration((1 - tok) / float64(l.Limit()) * float64(time.Second))
+	}
+	return 0
+}
+
+// recordFailure spends one failed-authentication token of ip. It returns 0
+// when there was one, or how long to wait when there was none.
+func (s *Server) recordFailure(ip string) time.Duration {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	l, ok := s.failures[ip]
+	if !ok {
+		if len(s.failures) >= maxFailureIPs {
+			s.pruneFailures()
+		}
+		l = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
+		s.failures[ip] = l
+	}
+	res := l.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return d
+	}
+	return 0
+}
+
+// pruneFailures forgets addresses whose limiter is full again, and all of
+// them if that frees nothing. s.failMu must be held.
+func (s *Server) pruneFailures() {
+	for ip, l := range s.failures {
+		if l.Tokens() >= float64(l.Burst()) {
+			delete(s.failures, ip)
+		}
+	}
+	if len(s.failures) >= maxFailureIPs {
+		clear(s.failures)
+	}
+}
+
 // readEvent builds the audit_log/read event recording one successful read.
 func readEvent(keyName string, params map[string][]string, count int, remote string) event.Event {
 	p := make(map[string]any, len(params))
@@ -363,9 +462,7 @@ func readEvent(keyName string, params map[string][]string, count int, remote str
 		}
 		p[k] = l
 	}
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		remote = host
-	}
+	remote = remoteIP(remote)
 	return event.Event{
 		ID:   randomID(),
 		Time: time.Now().UTC(),

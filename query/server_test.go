@@ -231,7 +231,7 @@ func TestServer_BadRequests(t *testing.T) {
 	if good == "" {
 		t.Fatal("no X-Next-Cursor on a full page")
 	}
-	other, err := New(DefaultConfig(), env.store, Options{SuperadminKey: "another-server"})
+	other, err := New(DefaultConfig(), env.store, Options{SuperadminKey: "another-server-key-0123"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,6 +518,74 @@ func TestServer_RateLimit(t *testing.T) {
 	}
 }
 
+func TestServer_FailedAuthRateLimit(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL+"rate_limit = 0.01\nrate_burst = 3\n", Options{SuperadminKey: rootKey})
+	// Missing and unknown keys share the address's budget.
+	for i, key := range []string{"", "guess-1", "guess-2"} {
+		if status, _, b := env.get(t, "/audit-logs", key); status != 401 {
+			t.Fatalf("guess %d: status %d, want 401; body %s", i, status, b)
+		}
+	}
+	for _, key := range []string{"guess-3", "", rootKey} {
+		status, h, b := env.get(t, "/audit-logs", key)
+		var e apiError
+		if status != 429 || json.Unmarshal(b, &e) != nil || e.Error != "rate_limited" {
+			t.Fatalf("key %q after the burst: status %d body %s, want 429 rate_limited", key, status, b)
+		}
+		if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After %q, want whole seconds ≥ 1", h.Get("Retry-After"))
+		}
+	}
+}
+
+func TestServer_FailedAuthPerAddress(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL+"rate_limit = 0.01\nrate_burst = 1\n", Options{SuperadminKey: rootKey})
+	h := env.srv.Handler()
+	do := func(remote, key string) int {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/audit-logs", nil)
+		req.RemoteAddr = remote
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if got := do("192.0.2.1:1000", "guess"); got != 401 {
+		t.Fatalf("first guess: %d, want 401", got)
+	}
+	if got := do("192.0.2.1:2000", "guess"); got != 429 {
+		t.Errorf("second guess from the same IP, other port: %d, want 429", got)
+	}
+	if got := do("192.0.2.2:1000", "guess"); got != 401 {
+		t.Errorf("guess from another IP: %d, want 401", got)
+	}
+	// Valid keys spend nothing of the address's budget.
+	for i := range 3 {
+		if got := do("192.0.2.3:1000", opsKey); got != 200 && got != 429 {
+			t.Fatalf("valid request %d: %d", i, got)
+		}
+	}
+	if got := do("192.0.2.3:1000", "guess"); got != 401 {
+		t.Errorf("guess after valid requests: %d, want 401", got)
+	}
+}
+
+func TestNew_ShortSuperadminKey(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	_, err := New(DefaultConfig(), env.store, Options{SuperadminKey: "hunter2-1234567"})
+	const want = "super-admin key too short: use at least 16 characters, e.g. auditship keygen"
+	if err == nil || err.Error() != want {
+		t.Errorf("New with a 15-character key: %v, want %q", err, want)
+	}
+	if _, err := New(DefaultConfig(), env.store, Options{SuperadminKey: "hunter2-12345678"}); err != nil {
+		t.Errorf("New with a 16-character key: %v", err)
+	}
+}
+
 func TestServer_OtherPaths(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t, testHCL, Options{})
@@ -537,6 +605,25 @@ func TestServer_OtherPaths(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
 		t.Errorf("POST: %d Allow %q, want 405 GET", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	for _, path := range []string{"/audit-logs", "/healthz"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodDelete, env.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e apiError
+		if resp.StatusCode != 405 || json.Unmarshal(b, &e) != nil || e.Error != "method_not_allowed" {
+			t.Errorf("DELETE %s: %d %s, want 405 method_not_allowed", path, resp.StatusCode, b)
+		}
 	}
 }
 

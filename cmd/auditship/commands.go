@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/urfave/cli/v2"
@@ -281,13 +282,24 @@ func keygenCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Value: "ops", Usage: "name of the key, recorded in audits of reads"},
 		},
 		Action: func(c *cli.Context) error {
+			// Refuse what the query block's Validate would reject, rather
+			// than print a block that breaks agent.hcl.
+			role, name := c.String("role"), c.String("name")
+			switch {
+			case strings.TrimSpace(role) == "":
+				return exitf(2, "keygen: empty --role: use superadmin (reads /audit-logs) or another role name")
+			case name == "" || strings.TrimSpace(name) != name:
+				return exitf(2, "keygen: --name %q is empty or has surrounding spaces", name)
+			case name == query.SuperadminKeyName:
+				return exitf(2, "keygen: --name %q is reserved for the key from AUDITSHIP_SUPERADMIN_KEY; choose another name", name)
+			}
 			var b [32]byte
 			if _, err := rand.Read(b[:]); err != nil {
 				return exitf(1, "generate key: %w", err)
 			}
 			key := hex.EncodeToString(b[:])
 			fmt.Fprintf(c.App.Writer, "key: %s\n\n# add inside the query block of agent.hcl:\napi_key %q {\n  sha256 = %q\n  role   = %q\n}\n",
-				key, c.String("name"), query.HashKey(key), c.String("role"))
+				key, name, query.HashKey(key), role)
 			return nil
 		},
 	}

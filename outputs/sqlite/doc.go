@@ -31,8 +31,14 @@
 // batches should be large (see the Write benchmark).
 //
 // Writes are idempotent: INSERT ... ON CONFLICT(event_id) DO NOTHING, so a
-// batch replayed after a crash stores nothing twice. The first stored version
-// of an event_id wins.
+// batch replayed after a crash stores nothing twice. When the insert changes
+// nothing, Write compares the stored row with the event: the same content is
+// a replay and counts as written; different content under a reused event_id
+// is rejected (not retryable, so the agent dead-letters it) and the first
+// stored version stays.
+//
+// The database file and its -wal and -shm files are created with mode 0600
+// (Open also narrows existing ones): they hold audit data.
 //
 // # Concurrency
 //

@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -126,6 +128,9 @@ func (s *Store) Open(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
 		return fmt.Errorf("open sqlite %q: %w", s.path, err)
 	}
+	if err := restrictFiles(s.path); err != nil {
+		return fmt.Errorf("open sqlite %q: %w", s.path, err)
+	}
 	w, err := sql.Open("sqlite", s.dsn(url.Values{
 		"_pragma": {"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
 		"_txlock": {"immediate"},
@@ -150,6 +155,25 @@ func (s *Store) Open(ctx context.Context) error {
 	}
 	s.w, s.r = w, r
 	s.log.Info("store opened", "schema_version", schemaVersion)
+	return nil
+}
+
+// restrictFiles creates the database file with mode 0600 when it does not
+// exist and narrows it and any -wal and -shm files to 0600: they hold audit
+// data. SQLite creates -wal and -shm with the mode of the database file.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -234,11 +258,13 @@ const insertSQL = `INSERT INTO events
 	ON CONFLICT(event_id) DO NOTHING`
 
 // Write stores batch in one transaction and returns after the commit is on
-// disk. Events already stored (same event_id) are left as they are. An event
-// that cannot be stored at all (event_time outside the years 1677 to 2262,
-// event_details that do not encode as JSON) is reported in a
-// *[outputs.BatchError] as not retryable while the rest of the batch is
-// committed. Any other error means nothing was committed.
+// disk. An event already stored with the same event_id and the same content
+// (event_time to the nanosecond, name, type, details as JSON, user_uid) is a
+// replay and counts as written. A different event reusing a stored event_id
+// is not stored. It and any event that cannot be stored at all (event_time
+// outside the years 1677 to 2262, event_details that do not encode as JSON)
+// are reported in a *[outputs.BatchError] as not retryable while the rest of
+// the batch is committed. Any other error means nothing was committed.
 func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -271,9 +297,24 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 			bad = append(bad, outputs.ItemError{Index: i, Reason: err.Error()})
 			continue
 		}
-		if _, err := st.ExecContext(ctx, e.ID, e.Time.UnixNano(), e.Name, e.Type, string(d), e.UserUID,
-			e.Source.Input, e.Source.Path, e.Source.Offset, stored); err != nil {
+		res, err := st.ExecContext(ctx, e.ID, e.Time.UnixNano(), e.Name, e.Type, string(d), e.UserUID,
+			e.Source.Input, e.Source.Path, e.Source.Offset, stored)
+		if err != nil {
 			return fmt.Errorf("insert event %d: %w", e.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("insert event %d: %w", e.ID, err)
+		}
+		if n > 0 {
+			continue
+		}
+		reason, err := conflict(ctx, tx, e, d)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			bad = append(bad, outputs.ItemError{Index: i, Reason: reason})
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -284,6 +325,77 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 		return &outputs.BatchError{Items: bad}
 	}
 	return nil
+}
+
+// conflict compares the stored event with e.ID against e, whose details
+// encode as d. It returns "" when they are the same event (a replay) and the
+// dead-letter reason when they differ.
+func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d []byte) (string, error) {
+	var (
+		ns      int64
+		name    string
+		typ     string
+		details string
+		uid     int64
+	)
+	err := tx.QueryRowContext(ctx, "SELECT event_time, event_name, event_type, event_details, user_uid FROM events WHERE event_id = ?", e.ID).
+		Scan(&ns, &name, &typ, &details, &uid)
+	if err != nil {
+		return "", fmt.Errorf("read stored event %d: %w", e.ID, err)
+	}
+	same := ns == e.Time.UnixNano() && name == e.Name && typ == e.Type && uid == e.UserUID
+	if same && details != string(d) {
+		old, err1 := event.UnmarshalDetails([]byte(details))
+		cur, err2 := event.UnmarshalDetails(d)
+		same = err1 == nil && err2 == nil && jsonEqual(old, cur)
+	}
+	if same {
+		return "", nil
+	}
+	return fmt.Sprintf("event_id %d already stored with different content (event_name %q, event_type %q)", e.ID, name, typ), nil
+}
+
+// jsonEqual reports whether two decoded JSON values are equal, comparing
+// json.Number values exactly as numbers (1.0 equals 1, 1e2 equals 100).
+func jsonEqual(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, av := range a {
+			bv, ok := b[k]
+			if !ok || !jsonEqual(av, bv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !jsonEqual(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		if a == b {
+			return true
+		}
+		ra, ok1 := new(big.Rat).SetString(string(a))
+		rb, ok2 := new(big.Rat).SetString(string(b))
+		return ok1 && ok2 && ra.Cmp(rb) == 0
+	default: // string, bool, nil
+		return a == b
+	}
 }
 
 // Search returns at most q.Limit events matching q, sorted by (event_time,

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -143,11 +144,12 @@ func TestStore_WriteIdempotent(t *testing.T) {
 			t.Fatalf("Write: %v", err)
 		}
 	}
-	// Same id, other content: the first stored version stays.
-	changed := evs[0]
-	changed.Name = "changed"
-	if err := s.Write(t.Context(), []event.Event{changed}); err != nil {
-		t.Fatalf("Write: %v", err)
+	// The same content with details that encode differently is a replay.
+	replay := evs[0]
+	replay.Details = map[string]any{"i": json.Number("0.0e5"), "note": "n0"}
+	replay.Source.Offset = 12345
+	if err := s.Write(t.Context(), []event.Event{replay}); err != nil {
+		t.Fatalf("Write replay: %v", err)
 	}
 	got, err := s.Search(t.Context(), outputs.Query{Limit: 1000, Order: outputs.Asc})
 	if err != nil {
@@ -155,6 +157,120 @@ func TestStore_WriteIdempotent(t *testing.T) {
 	}
 	if diff := cmp.Diff(sorted(evs, outputs.Asc), got); diff != "" {
 		t.Errorf("Search (-want +got):\n%s", diff)
+	}
+}
+
+func TestStore_WriteRejectsReusedID(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir())
+	orig := event.Event{ID: 900073, Time: base, Name: "login", Type: "login",
+		Details: map[string]any{"ip": "10.0.0.1", "n": json.Number("12345678901234567890")}, UserUID: 7}
+	if err := s.Write(t.Context(), []event.Event{orig}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	details := func(k string, v any) map[string]any {
+		d := map[string]any{"ip": "10.0.0.1", "n": json.Number("12345678901234567890")}
+		d[k] = v
+		return d
+	}
+	with := func(f func(*event.Event)) event.Event {
+		e := orig
+		e.Details = details("ip", "10.0.0.1")
+		f(&e)
+		return e
+	}
+	tests := []struct {
+		name string
+		e    event.Event
+	}{
+		{"time", with(func(e *event.Event) { e.Time = e.Time.Add(time.Nanosecond) })},
+		{"name", with(func(e *event.Event) { e.Name = "user" })},
+		{"type", with(func(e *event.Event) { e.Type = "logout" })},
+		{"user_uid", with(func(e *event.Event) { e.UserUID = 8 })},
+		{"details value", with(func(e *event.Event) { e.Details = details("ip", "10.0.0.2") })},
+		{"details key", with(func(e *event.Event) { e.Details = details("extra", true) })},
+		// float64 would round both to the same value; json.Number is exact.
+		{"details number", with(func(e *event.Event) { e.Details = details("n", json.Number("12345678901234567891")) })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := makeEvents(2)
+			extra[0].ID, extra[1].ID = 1, 2
+			batch := []event.Event{extra[0], tt.e, extra[1]}
+			err := s.Write(t.Context(), batch)
+			be, ok := errors.AsType[*outputs.BatchError](err)
+			if !ok {
+				t.Fatalf("Write error = %v, want *outputs.BatchError", err)
+			}
+			want := []outputs.ItemError{{Index: 1, Retryable: false,
+				Reason: `event_id 900073 already stored with different content (event_name "login", event_type "login")`}}
+			if diff := cmp.Diff(want, be.Items); diff != "" {
+				t.Errorf("BatchError items (-want +got):\n%s", diff)
+			}
+			got, err := s.Search(t.Context(), outputs.Query{Limit: 10, Order: outputs.Asc, UserUIDs: []int64{7}})
+			if err != nil {
+				t.Fatalf("Search: %v", err)
+			}
+			if diff := cmp.Diff([]event.Event{{ID: orig.ID, Time: orig.Time, Name: orig.Name, Type: orig.Type,
+				Details: details("ip", "10.0.0.1"), UserUID: 7}}, got); diff != "" {
+				t.Errorf("stored event changed (-want +got):\n%s", diff)
+			}
+			// The other items of the batch were committed.
+			all, err := s.Search(t.Context(), outputs.Query{Limit: 10})
+			if err != nil {
+				t.Fatalf("Search: %v", err)
+			}
+			if len(all) != 3 {
+				t.Errorf("stored %d events, want 3 (the original and the two others)", len(all))
+			}
+		})
+	}
+}
+
+func TestStore_FilesPrivate(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix file modes")
+	}
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	if err := s.Write(t.Context(), makeEvents(3)); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		fi, err := os.Stat(s.Path() + suffix)
+		if err != nil {
+			t.Fatalf("Stat: %v", err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s mode = %v, want -rw-------", fi.Name(), m)
+		}
+	}
+}
+
+func TestStore_OpenNarrowsExistingFile(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix file modes")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, DefaultConfig().Path)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	openStore(t, dir)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := fi.Mode().Perm(); m != 0o600 {
+		t.Errorf("mode after Open = %v, want -rw-------", m)
 	}
 }
 

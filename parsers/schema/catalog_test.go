@@ -263,10 +263,16 @@ func TestCensor(t *testing.T) {
 		{"", ""},
 		{"a", "*"},
 		{"abcd", "****"},
-		{"abcde", "*bcde"},
+		{"abcde", "*****"},
+		{"hunter2", "*******"},
+		{"hunter2hunt", "***********"},   // 11: too short to keep anything
+		{"hunter2hunte", "********unte"}, // 12: the last 4 stay
 		{"sk-live-1234567890E4YO", "******************E4YO"},
 		{"********E4YO", "********E4YO"},
-		{"héllo wörld", "*******örld"},
+		{"****ter2", "********"},
+		{"héllo wörld", "***********"},
+		{"héllo wörlds", "********rlds"},
+		{"ÿÿÿÿÿÿÿÿÿéèêë", "*********éèêë"},
 	}
 	for _, tt := range tests {
 		if got := Censor(tt.in); got != tt.want {
@@ -306,9 +312,9 @@ func TestCatalog_SensitiveCensor(t *testing.T) {
 	}
 	want := details(t, `{
 		"name": "svc-1",
-		"creds": {"token": "****************cdef", "pin": "***4567"},
+		"creds": {"token": "****************cdef", "pin": "*******"},
 		"keys": [{"id": "k1", "secret_value": "***"}, {"id": "k2", "secret_value": "********alue"}],
-		"env": {"DB_PASS": "****er22", "HOME": "/root"},
+		"env": {"DB_PASS": "********", "HOME": "/root"},
 		"blob": {"a": "*********cret", "b": [true, "***"]}
 	}`)
 	if diff := cmp.Diff(want, e.Details); diff != "" {
@@ -407,7 +413,10 @@ func TestCatalog_DetectSecrets(t *testing.T) {
 			hits: 1,
 		},
 		{name: "two secrets", in: "AKIAIOSFODNN7EXAMPLE and AKIAIOSFODNN7EXAMPLF", want: "****************MPLE and ****************MPLF", hits: 2},
-		{name: "secret attribute name", in: map[string]any{"password": "pw", "Token": "abcdefgh"}, want: map[string]any{"password": "**", "Token": "****efgh"}, hits: 2},
+		{name: "secret attribute name", in: map[string]any{"password": "pw", "Token": "abcdefgh"}, want: map[string]any{"password": "**", "Token": "********"}, hits: 2},
+		{name: "short password", in: "login password=hunter2 ok", want: "login password=******* ok", hits: 1},
+		{name: "short value starting with asterisk", in: "password=*abc", want: "password=****", hits: 1},
+		{name: "short secret attribute starting with asterisk", in: map[string]any{"token": "*k9Z"}, want: map[string]any{"token": "****"}, hits: 1},
 		{name: "nested list", in: []any{"ok", map[string]any{"h": "Bearer 0123456789abcdef"}}, want: []any{"ok", map[string]any{"h": "Bearer ************cdef"}}, hits: 1},
 		// Non-hits.
 		{name: "plain text", in: "dataset uploaded by ada", want: "dataset uploaded by ada"},

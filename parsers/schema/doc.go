@@ -60,7 +60,7 @@
 // # Redaction
 //
 // Values at the sensitive paths are replaced by [Censor] (asterisks, then
-// the last 4 characters; fewer than 5 characters become all asterisks) or,
+// the last 4 characters; fewer than 12 characters become all asterisks) or,
 // with redact = "hmac", by their hex HMAC-SHA256. Then, with detect_secrets
 // (default on), every other string is scanned for bearer tokens, PEM
 // private keys, AWS access key ids, GitHub and Slack tokens and

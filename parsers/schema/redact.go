@@ -11,14 +11,19 @@ import (
 	"unicode/utf8"
 )
 
+// censorKeepMin is the shortest value whose last 4 characters [Censor]
+// keeps. The platform's censored_key is far longer; the last 4 characters of
+// a short secret (a password like "hunter2") give away too much of it.
+const censorKeepMin = 12
+
 // Censor returns s with every character but the last 4 replaced by an
 // asterisk, as the platform renders censored_key
 // ("************************************************************E4YO").
-// The length in characters is kept, so censoring is idempotent. Strings of
-// fewer than 5 characters become all asterisks.
+// Values of fewer than 12 characters become all asterisks. The length in
+// characters is kept, so censoring is idempotent.
 func Censor(s string) string {
 	n := utf8.RuneCountInString(s)
-	if n < 5 {
+	if n < censorKeepMin {
 		return strings.Repeat("*", n)
 	}
 	// Index of the 4th rune from the end.
@@ -39,11 +44,16 @@ func Censor(s string) string {
 	return b.String()
 }
 
-// isCensored reports whether s already has the shape [Censor] produces:
-// asterisks followed by at most 4 other characters.
+// isCensored reports whether s already has the shape [Censor] produces: all
+// asterisks, or at least 12 characters of asterisks followed by at most 4
+// other characters. A short value that merely starts with "*" is not
+// censored.
 func isCensored(s string) bool {
 	t := strings.TrimLeft(s, "*")
-	return len(t) < len(s) && utf8.RuneCountInString(t) <= 4
+	if len(t) == len(s) {
+		return false
+	}
+	return t == "" || utf8.RuneCountInString(s) >= censorKeepMin && utf8.RuneCountInString(t) <= 4
 }
 
 // hmacer computes keyed hashes; safe for concurrent use.
