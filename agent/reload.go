@@ -13,7 +13,6 @@ import (
 	"github.com/auditship/auditship/agent/deadletter"
 	"github.com/auditship/auditship/agent/registry"
 	"github.com/auditship/auditship/agent/tailer"
-	"github.com/auditship/auditship/event"
 	"github.com/auditship/auditship/outputs"
 	"github.com/auditship/auditship/query"
 )
@@ -386,7 +385,7 @@ func (a *Agent) newQueryServer(cfg *config.Config, searchers map[string]outputs.
 	}
 	return query.New(*cfg.Query, s, query.Options{
 		SuperadminKey: key,
-		OnRead:        func(e event.Event) { _ = a.record(context.Background(), e) },
+		OnRead:        a.record,
 		Log:           a.log,
 	})
 }

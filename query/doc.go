@@ -65,7 +65,8 @@
 //
 // Every successful read is itself audited: [Options.OnRead] receives an
 // audit_log/read event with details key_name, parameters (map from parameter
-// name to its list of values), result_count and remote_addr.
+// name to its list of values), result_count and remote_addr, and the events
+// are sent only once that event is stored (503 unavailable otherwise).
 //
 // GET /healthz answers {"status":"ok"} and GET /openapi.json serves the
 // OpenAPI 3 document of the API ([OpenAPI]), both without authentication.

@@ -50,10 +50,12 @@ type Options struct {
 	// per Server (cursors then die with the process).
 	CursorSecret []byte
 	// OnRead, if not nil, is called for every successful GET /audit-logs with
-	// an audit_log/read event to ship. It runs on the request's goroutine
-	// after the response is written, so it must not block for long; it may
-	// be called concurrently.
-	OnRead func(e event.Event)
+	// the audit_log/read event of that read, before the response is written.
+	// It returns once the event is durably stored; an error means the read
+	// could not be audited, and the client gets 503 instead of the events, so
+	// no read is ever served unaudited. It runs on the request's goroutine and
+	// may be called concurrently.
+	OnRead func(ctx context.Context, e event.Event) error
 	// Log receives request failures and lifecycle messages; nil discards.
 	Log *slog.Logger
 }
@@ -71,7 +73,7 @@ type apiKey struct {
 type Server struct {
 	cfg     Config
 	search  outputs.Searcher
-	onRead  func(event.Event)
+	onRead  func(context.Context, event.Event) error
 	log     *slog.Logger
 	keys    []apiKey
 	cursors cursorCodec
@@ -363,6 +365,13 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "internal error")
 		return
 	}
+	if s.onRead != nil {
+		if err := s.onRead(r.Context(), readEvent(key.name, params, len(evs), r.RemoteAddr)); err != nil {
+			s.log.Error("read not served: its audit event could not be recorded", "error", err)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "the read could not be audited; retry later")
+			return
+		}
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -377,9 +386,6 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write(append(body, '\n'))
 	s.log.Debug("audit logs read", "key_name", key.name, "count", len(evs))
-	if s.onRead != nil {
-		s.onRead(readEvent(key.name, params, len(evs), r.RemoteAddr))
-	}
 }
 
 // remoteIP returns the host part of a request's RemoteAddr.

@@ -69,8 +69,9 @@ type testEnv struct {
 	srv   *Server
 	url   string
 
-	mu    sync.Mutex
-	reads []event.Event
+	mu      sync.Mutex
+	reads   []event.Event
+	readErr error // what OnRead answers: nil, or the read cannot be audited
 }
 
 func newEnv(t *testing.T, src string, o Options) *testEnv {
@@ -88,10 +89,14 @@ func newEnv(t *testing.T, src string, o Options) *testEnv {
 		t.Fatalf("config: %v", diags)
 	}
 	env := &testEnv{store: st}
-	o.OnRead = func(e event.Event) {
+	o.OnRead = func(_ context.Context, e event.Event) error {
 		env.mu.Lock()
 		defer env.mu.Unlock()
+		if env.readErr != nil {
+			return env.readErr
+		}
 		env.reads = append(env.reads, e)
+		return nil
 	}
 	env.srv, err = New(c, st, o)
 	if err != nil {
@@ -682,5 +687,29 @@ func TestServer_Run(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return 10s after cancel")
+	}
+}
+
+// TestServer_UnauditedReadRefused: when the audit event of a read cannot be
+// stored, the events are not served.
+func TestServer_UnauditedReadRefused(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	if err := env.store.Write(t.Context(), makeEvents(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	env.mu.Lock()
+	env.readErr = errors.New("pipeline stopped")
+	env.mu.Unlock()
+	status, _, b := env.get(t, "/audit-logs?limit=5", opsKey)
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503; body %s", status, b)
+	}
+	var e apiError
+	if err := json.Unmarshal(b, &e); err != nil || e.Error != "unavailable" {
+		t.Errorf("body %s, want error unavailable", b)
+	}
+	if strings.Contains(string(b), "event_id") {
+		t.Errorf("events served although the read was not audited: %s", b)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/urfave/cli/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/auditship/auditship/agent"
 	"github.com/auditship/auditship/agent/config"
 	"github.com/auditship/auditship/agent/deadletter"
+	"github.com/auditship/auditship/event"
 	"github.com/auditship/auditship/outputs"
 	"github.com/auditship/auditship/query"
 )
@@ -150,7 +152,7 @@ func queryCommand() *cli.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			s, closeFn, err := openSearcher(ctx, cfg)
+			o, s, closeFn, err := openSearcher(ctx, cfg)
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
@@ -159,7 +161,7 @@ func queryCommand() *cli.Command {
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
-			srv, err := query.New(*cfg.Query, s, query.Options{SuperadminKey: key, Log: log})
+			srv, err := query.New(*cfg.Query, s, query.Options{SuperadminKey: key, Log: log, OnRead: auditReads(cfg, o)})
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
@@ -178,31 +180,49 @@ func queryCommand() *cli.Command {
 	}
 }
 
+// auditReads stores the audit_log/read event of each read served by
+// `auditship query` in the output it reads from, before the read is served,
+// as the agent does for the reads it serves.
+func auditReads(cfg *config.Config, o outputs.Output) func(context.Context, event.Event) error {
+	var mu sync.Mutex // an Output's Write is never called concurrently
+	return func(ctx context.Context, e event.Event) error {
+		if err := cfg.Schemas.Apply(&e); err != nil {
+			return fmt.Errorf("audit event of a read: %w", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err := o.Write(ctx, []event.Event{e}); err != nil {
+			return fmt.Errorf("store audit event of a read: %w", err)
+		}
+		return nil
+	}
+}
+
 // openSearcher opens the output the query block reads from.
-func openSearcher(ctx context.Context, cfg *config.Config) (outputs.Searcher, func(), error) {
+func openSearcher(ctx context.Context, cfg *config.Config) (outputs.Output, outputs.Searcher, func(), error) {
 	for _, oc := range cfg.Outputs {
 		if oc.Name != cfg.QueryFrom {
 			continue
 		}
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, nil, fmt.Errorf("create data_dir: %w", err)
+			return nil, nil, nil, fmt.Errorf("create data_dir: %w", err)
 		}
 		o, err := agent.NewOutput(oc, cfg.DataDir, discardLogger())
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if op, ok := o.(outputs.Opener); ok {
 			if err := op.Open(ctx); err != nil {
-				return nil, nil, fmt.Errorf("open output %q: %w", oc.Name, err)
+				return nil, nil, nil, fmt.Errorf("open output %q: %w", oc.Name, err)
 			}
 		}
 		s, ok := o.(outputs.Searcher)
 		if !ok {
-			return nil, nil, fmt.Errorf("output %q (%s) cannot serve queries", oc.Name, oc.Type)
+			return nil, nil, nil, fmt.Errorf("output %q (%s) cannot serve queries", oc.Name, oc.Type)
 		}
-		return s, func() { _ = o.Close(context.Background()) }, nil
+		return o, s, func() { _ = o.Close(context.Background()) }, nil
 	}
-	return nil, nil, fmt.Errorf("no output named %q", cfg.QueryFrom)
+	return nil, nil, nil, fmt.Errorf("no output named %q", cfg.QueryFrom)
 }
 
 func validateCommand() *cli.Command {

@@ -19,7 +19,7 @@ const (
 const (
 	// RedactCensor replaces a sensitive value by asterisks followed by its
 	// last 4 characters, keeping its length ("****...E4YO"); values shorter
-	// than 5 characters become all asterisks.
+	// than 12 characters become all asterisks.
 	RedactCensor = "censor"
 	// RedactHMAC replaces a sensitive value by the lowercase hex HMAC-SHA256
 	// of the value, keyed by hmac_key_file or hmac_key_env, so equal values
