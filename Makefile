@@ -11,7 +11,7 @@ PREFIX    ?= /usr/local
 TESTSERVER_PORT ?= 4080
 export TESTSERVER_PORT
 
-.PHONY: all build run test test-go lint fmt vet fuzz testserver-build testserver-start testserver-stop clean install bench bench-micro
+.PHONY: all build run test test-long test-go lint fmt vet fuzz testserver-build testserver-start testserver-stop clean install bench bench-micro
 
 all: build
 
@@ -27,14 +27,19 @@ run: build
 test: build
 	@if [ -n "$$ELASTICSEARCH_URL" ]; then \
 		echo "testing against ELASTICSEARCH_URL"; \
-		$(GO) test -race -count=1 -timeout 25m ./...; \
+		$(GO) test -race -count=1 -timeout 25m ./... && $(MAKE) --no-print-directory test-long; \
 	else \
 		bash scripts/testserver/build.sh && \
 		TESTSERVER_FRESH=1 bash scripts/testserver/start.sh && \
 		{ ELASTICSEARCH_URL=http://admin:auditship-test@127.0.0.1:$(TESTSERVER_PORT)/es \
-		  $(GO) test -race -count=1 -timeout 25m ./...; rc=$$?; \
+		  $(GO) test -race -count=1 -timeout 25m ./... && $(MAKE) --no-print-directory test-long; rc=$$?; \
 		  bash scripts/testserver/stop.sh; exit $$rc; }; \
 	fi
+
+## test-long: the full-size cases that are too slow under the race detector
+## (the 100 MB rotation burst of the scenario suite), without it.
+test-long:
+	AUDITSHIP_LONG=1 $(GO) test -count=1 -timeout 10m -run 'TestScenario_RenameRotationUnderBurst' ./agent/
 
 testserver-build:
 	bash scripts/testserver/build.sh

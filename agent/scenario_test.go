@@ -45,8 +45,8 @@ func TestScenario_RenameRotation(t *testing.T) {
 
 // TestScenario_RenameRotationUnderBurst rotates in the middle of a burst
 // written as fast as possible, with late writes to the renamed file. The
-// burst is 10 MB in the normal suite and the 100 MB of the issue when
-// AUDITSHIP_LONG=1 (too slow for CI on 2 cores with -race).
+// burst is 10 MB under the race detector and the 100 MB of the issue with
+// AUDITSHIP_LONG=1, which make test runs without -race (make test-long).
 func TestScenario_RenameRotationUnderBurst(t *testing.T) {
 	t.Parallel()
 	total := 10 << 20
