@@ -1,10 +1,15 @@
 package agent_test
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/auditship/auditship/outputs"
+	"github.com/auditship/auditship/outputs/sqlite"
 )
 
 // TestOps_Reload changes the config under a running agent that keeps
@@ -136,8 +141,12 @@ func TestOps_ReloadHandsOverUndelivered(t *testing.T) {
 		code, b := o.get(t, o.httpAddr.Load().(string), "/readyz")
 		return code == 503 && strings.Contains(string(b), "output sink")
 	})
-	if got := o.storedItems(t); len(got) != 0 {
-		t.Fatalf("%d items stored before the failing output was removed; want none (the sink comes first)", len(got))
+	// While an output fails, a read cannot be audited, so none is served.
+	if code, b := o.get(t, o.queryAddr.Load().(string), "/audit-logs?limit=10000&event_name=ops_item"); code != 503 || !strings.Contains(string(b), "could not be audited") {
+		t.Fatalf("GET /audit-logs while an output fails: %d %s; want 503, the read cannot be audited", code, b)
+	}
+	if n := storedInDB(t, filepath.Join(dir, "data")); n != 0 {
+		t.Fatalf("%d events stored before the failing output was removed; want none (the sink comes first)", n)
 	}
 
 	before := o.queryAddr.Load()
@@ -154,4 +163,23 @@ func TestOps_ReloadHandsOverUndelivered(t *testing.T) {
 	if !strings.Contains(o.log.String(), "shutdown timeout reached") {
 		t.Error("the old delivery side delivered everything; the hand-over was not exercised")
 	}
+}
+
+// storedInDB counts the events in the embedded store under dataDir, read
+// directly (the query API refuses reads it cannot audit).
+func storedInDB(t *testing.T, dataDir string) int {
+	t.Helper()
+	s, err := sqlite.New(sqlite.Config{Path: "audit.db", BusyTimeout: "5s"}, dataDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OpenReadOnly(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	evs, err := s.Search(context.Background(), outputs.Query{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(evs)
 }
