@@ -68,7 +68,10 @@ func (d *Decoder) Decode(line []byte) (parsers.Record, error) {
 	if line[s.i] != '{' {
 		start := s.i
 		if _, err := s.value(); err != nil {
-			return nil, err
+			// Not JSON at all (plain text): say so rather than what the
+			// first letter would have had to begin.
+			s.i = start
+			return nil, s.errf("not a JSON object")
 		}
 		s.i = start
 		return nil, s.errf("top-level value is not an object")

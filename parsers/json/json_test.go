@@ -67,7 +67,7 @@ func TestDecode(t *testing.T) {
 		{name: "bad number", cfg: DefaultConfig(), line: `{"a":01}`, wantErr: "invalid JSON at byte 6: unexpected '1' after object value"},
 		{name: "invalid utf-8", cfg: DefaultConfig(), line: "{\"a\":\"\xff\"}", wantErr: "invalid JSON at byte 6: invalid UTF-8 in string"},
 		{name: "raw control char", cfg: DefaultConfig(), line: "{\"a\":\"\x01\"}", wantErr: "control character"},
-		{name: "plain text", cfg: DefaultConfig(), line: `hello`, wantErr: "invalid JSON at byte 0: unexpected 'h', want a value"},
+		{name: "plain text", cfg: DefaultConfig(), line: `hello`, wantErr: "invalid JSON at byte 0: not a JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
