@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"encoding/json"
+	"github.com/auditship/auditship/internal/jsonstr"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,8 +53,8 @@ func TestAppendString_MatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{"", "plain", `q"b\s`, "\n\r\t\x00\x1f", "ünï ☃ \u2028", "bad \xff utf8", "<&>"} {
 		var got string
-		if err := json.Unmarshal(appendString(nil, s), &got); err != nil {
-			t.Fatalf("%q: invalid JSON %s: %v", s, appendString(nil, s), err)
+		if err := json.Unmarshal(jsonstr.Append(nil, s), &got); err != nil {
+			t.Fatalf("%q: invalid JSON %s: %v", s, jsonstr.Append(nil, s), err)
 		}
 		var want string
 		b, _ := json.Marshal(s)

@@ -1,9 +1,9 @@
 package elasticsearch
 
 import (
+	"github.com/auditship/auditship/internal/jsonstr"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/auditship/auditship/event"
 )
@@ -26,7 +26,7 @@ func indexFor(prefix string, t time.Time) string {
 // event_details), only not searchable by its details.
 func appendBulkItem(buf []byte, index string, e *event.Event, details []byte, searchable bool) []byte {
 	buf = append(buf, `{"create":{"_index":`...)
-	buf = appendString(buf, index)
+	buf = jsonstr.Append(buf, index)
 	buf = append(buf, `,"_id":"`...)
 	buf = strconv.AppendInt(buf, e.ID, 10)
 	buf = append(buf, "\"}}\n"...)
@@ -39,16 +39,16 @@ func appendBulkItem(buf []byte, index string, e *event.Event, details []byte, se
 	buf = append(buf, `","event_time_us":`...)
 	buf = strconv.AppendInt(buf, t.UnixMicro(), 10)
 	buf = append(buf, `,"event_name":`...)
-	buf = appendString(buf, e.Name)
+	buf = jsonstr.Append(buf, e.Name)
 	buf = append(buf, `,"event_type":`...)
-	buf = appendString(buf, e.Type)
+	buf = jsonstr.Append(buf, e.Type)
 	buf = append(buf, `,"user_uid":`...)
 	buf = strconv.AppendInt(buf, e.UserUID, 10)
 	buf = append(buf, `,"event_details":`...)
-	buf = appendString(buf, string(details))
+	buf = jsonstr.Append(buf, string(details))
 	if searchable && len(details) > 2 { // not "{}"
 		buf = append(buf, `,"details":{`...)
-		buf = appendString(buf, detailsKey(e.Name))
+		buf = jsonstr.Append(buf, detailsKey(e.Name))
 		buf = append(buf, ':')
 		buf = append(buf, details...)
 		buf = append(buf, '}')
@@ -85,49 +85,4 @@ func detailsKey(name string) string {
 
 func keyByte(c byte) bool {
 	return c == '_' || c == '-' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does.
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

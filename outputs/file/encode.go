@@ -3,9 +3,9 @@ package file
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/auditship/auditship/internal/jsonstr"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/auditship/auditship/event"
 )
@@ -21,9 +21,9 @@ func appendEvent(dst []byte, e *event.Event) ([]byte, error) {
 	dst = append(dst, `,"event_time":"`...)
 	dst = e.Time.UTC().AppendFormat(dst, event.TimeLayout)
 	dst = append(dst, `","event_name":`...)
-	dst = appendString(dst, e.Name)
+	dst = jsonstr.Append(dst, e.Name)
 	dst = append(dst, `,"event_type":`...)
-	dst = appendString(dst, e.Type)
+	dst = jsonstr.Append(dst, e.Type)
 	dst = append(dst, `,"event_details":`...)
 	if e.Details == nil {
 		dst = append(dst, "{}"...)
@@ -44,7 +44,7 @@ func appendValue(dst []byte, v any) ([]byte, error) {
 	case nil:
 		return append(dst, "null"...), nil
 	case string:
-		return appendString(dst, v), nil
+		return jsonstr.Append(dst, v), nil
 	case json.Number:
 		s := string(v)
 		if s == "" {
@@ -75,7 +75,7 @@ func appendValue(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = jsonstr.Append(dst, k)
 			dst = append(dst, ':')
 			var err error
 			if dst, err = appendValue(dst, v[k]); err != nil {
@@ -105,62 +105,6 @@ func appendValue(dst []byte, v any) ([]byte, error) {
 		}
 		return append(dst, b...), nil
 	}
-}
-
-const hex = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does: HTML
-// characters and control bytes escaped, invalid UTF-8 replaced by U+FFFD,
-// U+2028 and U+2029 escaped.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // isValidNumber reports whether s is a JSON number literal (RFC 8259).
