@@ -213,9 +213,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		}
 	}
 
+	chunks, chunkLines := cfg.Queue()
 	s := &supervisor{
 		a: a, reg: reg, dl: dl, fail: fail,
-		lines: make(chan tailer.Line, cfg.QueueLines()),
+		lines: make(chan []tailer.Line, chunks), chunkLines: chunkLines,
 	}
 	s.tailCtx, s.stopTails = context.WithCancel(runCtx)
 	defer s.stopTails()

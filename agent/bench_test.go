@@ -133,7 +133,7 @@ func benchReader(b *testing.B, path string) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ch := make(chan tailer.Line, 8192)
+	ch := make(chan []tailer.Line, 16)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for range ch {

@@ -18,7 +18,8 @@
 // read twice after a crash is stored once: the index holds each event exactly
 // once.
 //
-// Backpressure: both queues are bounded (pipeline.max_inflight_events lines,
+// Backpressure: both queues are bounded (pipeline.max_inflight_events lines
+// and max_inflight_bytes, handed over in chunks of lines; see config.Queue;
 // two batches); when the outputs are slow or down, the tailers block on the
 // full queue and stop reading, and memory stays bounded.
 //

@@ -54,10 +54,10 @@ type pipeline struct {
 	stalled bool // an acknowledgement could not be made safe: ack nothing more
 }
 
-// process turns lines into batches until lines is closed or stop is closed,
-// then sends the last batch and closes out. After stop, lines left in the
-// queue stay there for the next generation.
-func (p *pipeline) process(stop <-chan struct{}, lines <-chan tailer.Line, out chan<- *batch) {
+// process turns chunks of lines into batches until lines is closed or stop
+// is closed, then sends the last batch and closes out. After stop, chunks
+// left in the queue stay there for the next generation.
+func (p *pipeline) process(stop <-chan struct{}, lines <-chan []tailer.Line, out chan<- *batch) {
 	defer close(out)
 	b := &batch{}
 	timer := time.NewTimer(time.Hour)
@@ -77,15 +77,30 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan tailer.Line, out c
 		b = &batch{}
 		timer.Stop()
 	}
+	full := func() bool {
+		return len(b.events) >= p.cfg.Pipeline.BatchEvents || b.bytes >= p.cfg.Pipeline.BatchBytes
+	}
 	for {
 		select {
-		case l, ok := <-lines:
+		case chunk, ok := <-lines:
 			if !ok {
 				flush()
 				return
 			}
-			start()
-			p.handle(b, l)
+			if len(chunk) == 0 {
+				continue
+			}
+			c := p.chunkOf(chunk[0].Source.Input)
+			for _, l := range chunk {
+				start()
+				p.handle(b, c, l)
+				if full() {
+					c.publish()
+					flush()
+				}
+			}
+			c.publish()
+			continue
 		case ie := <-p.a.internal:
 			e := ie.e
 			if err := p.cfg.Schemas.Apply(&e); err != nil {
@@ -104,21 +119,49 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan tailer.Line, out c
 			flush()
 			return
 		}
-		if len(b.events) >= p.cfg.Pipeline.BatchEvents || b.bytes >= p.cfg.Pipeline.BatchBytes {
+		if full() {
 			flush()
 		}
 	}
 }
 
-// handle turns one line into an event, a skip or a dead-letter record.
-func (p *pipeline) handle(b *batch, l tailer.Line) {
-	st := &p.a.stats
-	st.LinesRead.Add(1)
-	st.BytesRead.Add(l.Source.End - l.Source.Offset)
-	p.a.m.linesRead.WithLabelValues(l.Source.Input).Inc()
+// chunkState is what handle needs of the input a chunk of lines came from
+// (every line of a chunk is of one input), and the counts it adds to the
+// metrics once per chunk rather than once per line.
+type chunkState struct {
+	in      *config.Input // nil: the input is gone (a reload removed it)
+	name    string
+	read    int64
+	skipped int64
+	p       *pipeline
+}
+
+func (p *pipeline) chunkOf(input string) *chunkState {
+	return &chunkState{in: p.a.inputFor(input), name: input, p: p}
+}
+
+// publish adds the counts so far to the stats and metrics, and resets them.
+func (c *chunkState) publish() {
+	st, m := &c.p.a.stats, c.p.a.m
+	if c.read > 0 {
+		st.LinesRead.Add(c.read)
+		m.linesRead.WithLabelValues(c.name).Add(float64(c.read))
+	}
+	if c.skipped > 0 {
+		st.Skipped.Add(c.skipped)
+		m.linesSkipped.WithLabelValues(c.name).Add(float64(c.skipped))
+	}
+	c.read, c.skipped = 0, 0
+}
+
+// handle turns one line of chunk c into an event, a skip or a dead-letter
+// record.
+func (p *pipeline) handle(b *batch, c *chunkState, l tailer.Line) {
+	c.read++
+	p.a.stats.BytesRead.Add(l.Source.End - l.Source.Offset)
 	b.acks = append(b.acks, ack{fileID: l.Source.FileID, end: l.Source.End})
 	b.bytes += len(l.Text)
-	in := p.a.inputFor(l.Source.Input)
+	in := c.in
 	if in == nil {
 		p.deadLetter(l.Source, l.Text, reasonParse, fmt.Sprintf("no input named %q", l.Source.Input))
 		return
@@ -127,10 +170,7 @@ func (p *pipeline) handle(b *batch, l tailer.Line) {
 		p.deadLetter(l.Source, l.Text, reasonOversize, fmt.Sprintf("line longer than max_line_bytes (%d bytes); only its first %d bytes are kept here", in.Tailer.MaxLineBytes, len(l.Text)))
 		return
 	}
-	skip := func() {
-		st.Skipped.Add(1)
-		p.a.m.linesSkipped.WithLabelValues(l.Source.Input).Inc()
-	}
+	skip := func() { c.skipped++ }
 	rec, err := in.Decoder.Decode(l.Text)
 	if err != nil {
 		if errors.Is(err, parsers.ErrSkip) {

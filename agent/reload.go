@@ -100,8 +100,9 @@ type supervisor struct {
 	dl   *deadletter.Writer
 	fail func(error)
 
-	lines     chan tailer.Line
-	closeOnce sync.Once
+	lines      chan []tailer.Line // chunks; see config.Queue
+	chunkLines int                // tailer.Config.ChunkLines of every tailer
+	closeOnce  sync.Once
 
 	tailCtx   context.Context
 	stopTails context.CancelFunc
@@ -123,6 +124,7 @@ func (s *supervisor) closeLines() { s.closeOnce.Do(func() { close(s.lines) }) }
 func (s *supervisor) startInput(in config.Input) error {
 	tc := in.Tailer
 	tc.Once = s.a.opts.Once
+	tc.ChunkLines = s.chunkLines
 	t, err := tailer.New(in.Name, tc, s.reg, s.a.log)
 	if err != nil {
 		return fmt.Errorf("input %q: %w", in.Name, err)

@@ -46,7 +46,7 @@ type Pipeline struct {
 	BatchBytes        int           // approximate bytes of source lines per batch (default 4 MiB)
 	FlushInterval     time.Duration // a partial batch is sent after this long (default 200ms)
 	MaxInflightEvents int           // lines queued between tailers and outputs (default 8192)
-	MaxInflightBytes  int           // bound on the queue's memory, in bytes (default 32 MiB); see [Config.QueueLines]
+	MaxInflightBytes  int           // bound on the queue's memory, in bytes (default 32 MiB); see [Config.Queue]
 }
 
 // DeadLetter configures the dead-letter file.
@@ -353,15 +353,20 @@ func positive(diags *hcl.Diagnostics, name string, v, def int, ranges map[string
 	return v
 }
 
-// QueueLines is the capacity of the line queue between the tailers and the
-// pipeline: max_inflight_events lines, but never more than fit in
-// max_inflight_bytes when every line is as long as the largest
-// max_line_bytes of the inputs, so the queue's memory stays under
-// max_inflight_bytes whatever the lines are like. It is at least 16.
-func (c *Config) QueueLines() int {
-	longest := 1
+// Queue sizes the line queue between the tailers and the pipeline. Tailers
+// send lines in chunks of at most chunkLines lines and at most
+// max(tailer.ChunkBytes, max_line_bytes) bytes; the queue holds chunks
+// chunks. Together they hold at most max_inflight_events lines (chunkLines
+// is max_inflight_events/16, at most tailer.ChunkLines), and never more than
+// max_inflight_bytes when every chunk is as large as it can be, so the
+// queue's memory stays under max_inflight_bytes whatever the lines are like.
+// chunks is at least 2 and chunkLines at least 1.
+func (c *Config) Queue() (chunks, chunkLines int) {
+	longest := tailer.ChunkBytes
 	for _, in := range c.Inputs {
 		longest = max(longest, in.Tailer.MaxLineBytes)
 	}
-	return max(16, min(c.Pipeline.MaxInflightEvents, c.Pipeline.MaxInflightBytes/longest))
+	chunkLines = min(tailer.ChunkLines, max(1, c.Pipeline.MaxInflightEvents/16))
+	chunks = max(2, min(c.Pipeline.MaxInflightEvents/chunkLines, c.Pipeline.MaxInflightBytes/longest))
+	return chunks, chunkLines
 }

@@ -67,17 +67,19 @@ func (h *harness) start() {
 	}
 	h.tl = tl
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan Line)
+	ch := make(chan []Line)
 	h.cancel, h.done = cancel, make(chan struct{})
 	ackIf := h.ackIf
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		for l := range ch {
+		for chunk := range ch {
 			h.mu.Lock()
-			h.lines = append(h.lines, l)
+			h.lines = append(h.lines, chunk...)
 			h.mu.Unlock()
-			if ackIf == nil || ackIf(l) {
-				h.reg.Ack(l.Source.FileID, l.Source.End)
+			for _, l := range chunk {
+				if ackIf == nil || ackIf(l) {
+					h.reg.Ack(l.Source.FileID, l.Source.End)
+				}
 			}
 		}
 	})

@@ -35,6 +35,18 @@ const (
 	passBudget = 256 << 10
 )
 
+// ChunkLines and ChunkBytes bound one send of a [Tailer]: lines are handed
+// to the pipeline in slices of at most ChunkLines lines (or
+// Config.ChunkLines, when lower) whose texts total at
+// most ChunkBytes bytes (or one line, when that line alone is longer), so
+// that the hand-off costs one channel operation and one allocation per
+// chunk rather than per line. A chunk is also sent whenever the tailer has
+// nothing more to read, so chunking adds no latency.
+const (
+	ChunkLines = 512
+	ChunkBytes = 64 << 10
+)
+
 // fdReserve is how many file descriptors below RLIMIT_NOFILE a tailer leaves
 // for the store, the registry, the dead-letter file and the network.
 const fdReserve = 64
@@ -87,6 +99,9 @@ type Config struct {
 	FingerprintBytes int
 	// Once makes Run read every matched file to its current end and return.
 	Once bool
+	// ChunkLines is the most lines Run sends at once (default and maximum
+	// [ChunkLines]); the agent lowers it when the queue is small.
+	ChunkLines int
 }
 
 // DefaultConfig returns the defaults documented on [Config].
@@ -128,6 +143,10 @@ type Tailer struct {
 	buf     []byte
 	scanned bool // the first scan happened: StartAt no longer applies
 
+	chunk    []Line // lines not yet sent; their texts are in arena
+	arena    []byte // backing store of the chunk's texts; owned by the receiver once sent
+	lastSent int    // lines in the last chunk sent: the next one's initial capacity
+
 	// searched remembers, per registry FileID, what its recorded path held
 	// when the directory was last searched for the rotated file, so that
 	// a drained or vanished file is searched for once per rotation.
@@ -167,6 +186,9 @@ func New(input string, cfg Config, reg *registry.Registry, log *slog.Logger) (*T
 	}
 	if cfg.MaxLineBytes == 0 {
 		cfg.MaxLineBytes = d.MaxLineBytes
+	}
+	if cfg.ChunkLines <= 0 || cfg.ChunkLines > ChunkLines {
+		cfg.ChunkLines = ChunkLines
 	}
 	if cfg.ScanInterval == 0 {
 		cfg.ScanInterval = d.ScanInterval
@@ -217,12 +239,14 @@ func New(input string, cfg Config, reg *registry.Registry, log *slog.Logger) (*T
 	}, nil
 }
 
-// Run reads the matched files and sends their lines to out, blocking while
-// out is full: that is the backpressure, reading pauses. It returns nil when
+// Run reads the matched files and sends their lines to out in chunks (see
+// [ChunkLines]), in order per file, blocking while out is full: that is the
+// backpressure, reading pauses. Every line read is sent before Run waits for
+// more data. The receiver owns each chunk and the texts of its lines. It returns nil when
 // ctx ends or, with Config.Once, when every matched file was read to its
 // current end; an error only when fsnotify cannot be set up. Run closes
 // every file it opened before returning; it does not close out.
-func (t *Tailer) Run(ctx context.Context, out chan<- Line) error {
+func (t *Tailer) Run(ctx context.Context, out chan<- []Line) error {
 	t.buf = make([]byte, readChunk)
 	defer t.closeAll()
 	t.maxOpen = t.cfg.MaxOpenFiles
@@ -251,6 +275,9 @@ func (t *Tailer) Run(ctx context.Context, out chan<- Line) error {
 	defer tick.Stop()
 	for {
 		progressed, err := t.readAll(ctx, out)
+		if err == nil {
+			err = t.flush(ctx, out)
+		}
 		if err != nil || ctx.Err() != nil {
 			return nil // only ctx ends a send
 		}
@@ -749,7 +776,7 @@ func (t *Tailer) truncated(st *file, hb []byte) {
 
 // readAll gives every open file one turn. It reports whether any bytes were
 // read or lines emitted; the error is ctx's when a send was cancelled.
-func (t *Tailer) readAll(ctx context.Context, out chan<- Line) (bool, error) {
+func (t *Tailer) readAll(ctx context.Context, out chan<- []Line) (bool, error) {
 	keys := make([]fileKey, 0, len(t.files))
 	for k, st := range t.files {
 		if st.f != nil {
@@ -768,7 +795,7 @@ func (t *Tailer) readAll(ctx context.Context, out chan<- Line) (bool, error) {
 	return progressed, nil
 }
 
-func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- Line) (bool, error) {
+func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (bool, error) {
 	if st.atEOF {
 		fi, err := st.f.Stat()
 		if err != nil {
@@ -830,7 +857,7 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- Line) (bool,
 
 // idle handles a file at its end: flush a partial line, close it when
 // deleted or inactive.
-func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- Line) (bool, error) {
+func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- []Line) (bool, error) {
 	if t.cfg.Once {
 		st.done = true
 		t.closeFile(st)
@@ -868,7 +895,7 @@ func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- 
 }
 
 // consume splits chunk, read at offset start, into lines.
-func (t *Tailer) consume(ctx context.Context, st *file, start int64, chunk []byte, out chan<- Line) error {
+func (t *Tailer) consume(ctx context.Context, st *file, start int64, chunk []byte, out chan<- []Line) error {
 	for len(chunk) > 0 {
 		i := bytes.IndexByte(chunk, '\n')
 		if i < 0 {
@@ -896,8 +923,9 @@ func (t *Tailer) appendPending(st *file, b []byte) {
 
 var bom = []byte("\xef\xbb\xbf")
 
-// emit sends the pending line, which ends at end, unless it is blank.
-func (t *Tailer) emit(ctx context.Context, st *file, end int64, partial bool, out chan<- Line) error {
+// emit adds the pending line, which ends at end, to the chunk unless it is
+// blank, first sending the chunk when the line would overfill it.
+func (t *Tailer) emit(ctx context.Context, st *file, end int64, partial bool, out chan<- []Line) error {
 	text, over, offset := st.pending, st.over, st.lineStart
 	st.pending, st.over, st.lineStart = st.pending[:0], false, end
 	if cap(st.pending) > readChunk {
@@ -914,15 +942,48 @@ func (t *Tailer) emit(ctx context.Context, st *file, end int64, partial bool, ou
 	if !st.hasOrigin {
 		t.computeOrigin(st)
 	}
-	l := Line{
+	if len(t.chunk) > 0 && (len(t.chunk) >= t.cfg.ChunkLines || len(t.arena)+len(text) > ChunkBytes) {
+		if err := t.flush(ctx, out); err != nil {
+			return err
+		}
+	}
+	if t.arena == nil {
+		t.arena = make([]byte, 0, max(ChunkBytes, len(text)))
+		t.chunk = make([]Line, 0, min(t.cfg.ChunkLines, max(16, t.lastSent)))
+	}
+	start := len(t.arena)
+	t.arena = append(t.arena, text...)
+	t.chunk = append(t.chunk, Line{
 		Source: event.Position{Input: t.input, Path: st.path, FileID: st.id, Origin: st.origin,
 			Offset: offset, End: end},
-		Text:     bytes.Clone(text),
+		Text:     t.arena[start:len(t.arena):len(t.arena)],
 		Oversize: over,
 		Partial:  partial,
+	})
+	return nil
+}
+
+// flush sends the lines emitted so far as one chunk. The chunk and its
+// arena then belong to the receiver: the next line starts new ones.
+func (t *Tailer) flush(ctx context.Context, out chan<- []Line) error {
+	if len(t.chunk) == 0 {
+		return nil
+	}
+	if len(t.arena) < cap(t.arena)/4 {
+		// A short chunk (a followed file written a line at a time) must
+		// not pin a whole arena for as long as its events are in flight.
+		small := bytes.Clone(t.arena)
+		start := 0
+		for i := range t.chunk {
+			n := len(t.chunk[i].Text)
+			t.chunk[i].Text = small[start : start+n : start+n]
+			start += n
+		}
 	}
 	select {
-	case out <- l:
+	case out <- t.chunk:
+		t.lastSent = len(t.chunk)
+		t.chunk, t.arena = nil, nil
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

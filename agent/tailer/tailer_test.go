@@ -240,7 +240,8 @@ func TestTailer_DeleteWhileReading(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	p := dir + "/app.log"
-	write(t, p, lines("line", 2000))
+	const n = 50000 // several reads: the tailer is mid-file when the file goes
+	write(t, p, lines("line", n))
 	reg, err := registry.Open(dir+"/registry.json", 0)
 	must(t, err)
 	cfg := DefaultConfig()
@@ -249,22 +250,27 @@ func TestTailer_DeleteWhileReading(t *testing.T) {
 	tl, err := New("test", cfg, reg, nil)
 	must(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
-	ch := make(chan Line)
+	ch := make(chan []Line)
 	done := make(chan error)
 	go func() { done <- tl.Run(ctx, ch) }()
 	defer func() { cancel(); <-done }()
-	l := <-ch // the tailer is now blocked sending the second line
-	must(t, os.Remove(p))
-	got := []string{string(l.Text)}
-	for len(got) < 2000 {
-		select {
-		case l := <-ch:
+	var got []string
+	add := func(chunk []Line) {
+		for _, l := range chunk {
 			got = append(got, string(l.Text))
-		case <-time.After(10 * time.Second):
-			t.Fatalf("got %d lines, want 2000", len(got))
 		}
 	}
-	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("line", 2000), "\n"), "\n"), got); diff != "" {
+	add(<-ch) // the tailer is now blocked sending the second chunk
+	must(t, os.Remove(p))
+	for len(got) < n {
+		select {
+		case chunk := <-ch:
+			add(chunk)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %d lines, want %d", len(got), n)
+		}
+	}
+	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("line", n), "\n"), "\n"), got); diff != "" {
 		t.Fatalf("lines (-want +got):\n%s", diff)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -386,12 +392,12 @@ func TestTailer_Once(t *testing.T) {
 	cfg.MaxOpenFiles = 1
 	tl, err := New("test", cfg, reg, nil)
 	must(t, err)
-	ch := make(chan Line, 10)
+	ch := make(chan []Line, 10)
 	must(t, tl.Run(t.Context(), ch))
 	close(ch)
 	var got []Line
-	for l := range ch {
-		got = append(got, l)
+	for chunk := range ch {
+		got = append(got, chunk...)
 	}
 	if diff := cmp.Diff([][]string{{"a1", "a2"}, {"b1"}}, groups(got)); diff != "" {
 		t.Fatalf("lines (-want +got):\n%s", diff)

@@ -15,7 +15,7 @@ import (
 
 // bubble runs a Tailer without fsnotify inside a synctest bubble and returns
 // its channel and a stop function.
-func bubble(t *testing.T, cfg Config) (<-chan Line, func()) {
+func bubble(t *testing.T, cfg Config) (<-chan []Line, func()) {
 	t.Helper()
 	reg, err := registry.Open(filepath.Join(t.TempDir(), "registry.json"), 0)
 	must(t, err)
@@ -23,7 +23,7 @@ func bubble(t *testing.T, cfg Config) (<-chan Line, func()) {
 	must(t, err)
 	tl.noWatch = true
 	ctx, cancel := context.WithCancel(t.Context())
-	ch := make(chan Line, 100)
+	ch := make(chan []Line, 100)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -34,12 +34,12 @@ func bubble(t *testing.T, cfg Config) (<-chan Line, func()) {
 	return ch, func() { cancel(); <-done }
 }
 
-func drain(ch <-chan Line) []Line {
+func drain(ch <-chan []Line) []Line {
 	var out []Line
 	for {
 		select {
-		case l := <-ch:
-			out = append(out, l)
+		case chunk := <-ch:
+			out = append(out, chunk...)
 		default:
 			return out
 		}
