@@ -20,3 +20,16 @@ type Record = map[string]any
 type Decoder interface {
 	Decode(line []byte) (Record, error)
 }
+
+// Projector is implemented by decoders that can build only part of a record.
+// Project returns a Decoder whose records hold only the top-level keys a
+// consumer reads: with every key of keys cut at its first '.', a top-level
+// key of a line is kept when its own part before the first '.' (all of it,
+// when it has no '.') is one of them, so dotted keys expand exactly as they
+// would in the full record. Every line is still checked whole: a line the full decoder
+// rejects, the projected one rejects with the same error. The mapping tells
+// which keys it reads ([mapping.Mapping.RecordKeys]); the agent projects a
+// decoder only when the mapping does not read the whole record.
+type Projector interface {
+	Project(keys []string) Decoder
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/auditship/auditship/agent/tailer"
+	"github.com/auditship/auditship/parsers"
 	"github.com/auditship/auditship/parsers/mapping"
 	"github.com/auditship/auditship/parsers/schema"
 	"github.com/auditship/auditship/query"
@@ -173,6 +174,12 @@ func decodeInput(b labelledHCL, base string) (*Input, hcl.Diagnostics) {
 		in.Mapping = m
 	default:
 		diags = append(diags, duplicateBlock("mapping", h.Mapping[0].DefRange, h.Mapping[1].DefRange))
+	}
+	// Build only the part of each record that the mapping reads.
+	if p, ok := in.Decoder.(parsers.Projector); ok && in.Mapping != nil {
+		if keys, all := in.Mapping.RecordKeys(); !all {
+			in.Decoder = p.Project(keys)
+		}
 	}
 	return in, diags
 }

@@ -1,8 +1,11 @@
 package json
 
 import (
+	"encoding/binary"
 	encjson "encoding/json"
 	"fmt"
+	"math/bits"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -28,11 +31,30 @@ func (e *syntaxError) Error() string {
 // and a line costs one allocation for all its plain strings instead of one
 // per string (a stored value keeps the copy alive, at most one line's bytes).
 type scanner struct {
-	b     []byte
-	text  string // string(b), made once; plain strings are substrings of it
-	i     int
-	depth int
-	buf   []byte // scratch for strings with escapes
+	b      []byte
+	text   string // string(b), made once; plain strings are substrings of it
+	i      int
+	depth  int
+	buf    []byte   // scratch for strings with escapes
+	keep   []string // nil: build every key; else the top-level keys to build (see Decoder.Project)
+	dotted bool     // a top-level key that was built holds a dot
+}
+
+// kept reports whether the top-level key k is built under s.keep. keep is
+// short (the keys a mapping reads): comparing strings beats hashing.
+func (s *scanner) kept(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if k[i] == '.' {
+			k = k[:i]
+			break
+		}
+	}
+	for _, want := range s.keep {
+		if k == want {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scanner) errf(format string, args ...any) error {
@@ -118,11 +140,20 @@ func (s *scanner) object() (map[string]any, error) {
 		}
 		s.i++
 		s.ws()
-		v, err := s.value()
-		if err != nil {
-			return nil, err
+		if s.depth == 1 && s.keep != nil && !s.kept(k) {
+			if err := s.skip(); err != nil {
+				return nil, err
+			}
+		} else {
+			if s.depth == 1 && !s.dotted && strings.IndexByte(k, '.') >= 0 {
+				s.dotted = true
+			}
+			v, err := s.value()
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v // duplicate keys: the last one wins
 		}
-		m[k] = v // duplicate keys: the last one wins
 		s.ws()
 		if s.i >= len(s.b) {
 			return nil, s.errf("unexpected end of line in object")
@@ -180,6 +211,33 @@ func (s *scanner) array() ([]any, error) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// SWAR constants: one in every byte, and every byte's high bit.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain moves the cursor over printable ASCII other than '"' and '\\',
+// eight bytes at a time, and stops at the first other byte or where fewer
+// than eight bytes are left; the caller handles the rest byte by byte.
+func (s *scanner) plain() {
+	for s.i+8 <= len(s.b) {
+		w := binary.LittleEndian.Uint64(s.b[s.i:])
+		// A byte's high bit is set in m where the byte is < 0x20, '"',
+		// '\\' or >= 0x80. Borrows can only mark bytes above the first
+		// marked one, so the lowest mark is exact (the haszero trick of
+		// "Bit Twiddling Hacks", S. E. Anderson).
+		q := w ^ (ones * '"')
+		b := w ^ (ones * '\\')
+		m := ((w-ones*0x20)|(q-ones)|(b-ones))&^w&highs | w&highs
+		if m != 0 {
+			s.i += bits.TrailingZeros64(m) >> 3
+			return
+		}
+		s.i += 8
+	}
+}
+
 // number checks the JSON number grammar and keeps the text as written.
 func (s *scanner) number() (encjson.Number, error) {
 	start := s.i
@@ -225,7 +283,8 @@ func (s *scanner) number() (encjson.Number, error) {
 func (s *scanner) str() (string, error) {
 	s.i++ // opening quote
 	start := s.i
-	// Fast path: printable ASCII without escapes.
+	// Fast path: printable ASCII without escapes, 8 bytes at a time.
+	s.plain()
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if c == '"' {
@@ -337,4 +396,110 @@ func (s *scanner) hex4() (rune, bool) {
 	}
 	s.i += 4
 	return r, true
+}
+
+// skip checks the value at the cursor exactly as value does, with the same
+// errors at the same offsets, and moves past it without building it.
+func (s *scanner) skip() error {
+	if s.i >= len(s.b) {
+		return s.errf("unexpected end of line, want a value")
+	}
+	switch c := s.b[s.i]; c {
+	case '{':
+		return s.skipContainer('}')
+	case '[':
+		return s.skipContainer(']')
+	case '"':
+		return s.skipStr()
+	default:
+		// Literals and numbers build nothing that allocates.
+		_, err := s.value()
+		return err
+	}
+}
+
+// skipContainer checks an object (end '}') or array (end ']') at the cursor.
+func (s *scanner) skipContainer(end byte) error {
+	s.depth++
+	if s.depth > maxDepth {
+		return s.errf("nesting deeper than %d", maxDepth)
+	}
+	s.i++ // '{' or '['
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == end {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		if end == '}' {
+			if s.i >= len(s.b) || s.b[s.i] != '"' {
+				return s.errf("%s, want an object key", s.describe())
+			}
+			if err := s.skipStr(); err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return s.errf("%s after object key, want ':'", s.describe())
+			}
+			s.i++
+			s.ws()
+		}
+		if err := s.skip(); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			if end == '}' {
+				return s.errf("unexpected end of line in object")
+			}
+			return s.errf("unexpected end of line in array")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.ws()
+		case end:
+			s.i++
+			s.depth--
+			return nil
+		default:
+			if end == '}' {
+				return s.errf("%s after object value, want ',' or '}'", s.describe())
+			}
+			return s.errf("%s after array element, want ',' or ']'", s.describe())
+		}
+	}
+}
+
+// skipStr checks a string at the cursor as str does, without building it.
+func (s *scanner) skipStr() error {
+	s.i++ // opening quote
+	for s.plain(); s.i < len(s.b); s.plain() {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return nil
+		case c < 0x20:
+			return s.errf("control character %q in string, want it escaped", c)
+		case c == '\\':
+			// escape validates and appends the decoded bytes to buf:
+			// keep buf from growing across a long skipped string.
+			if err := s.escape(); err != nil {
+				return err
+			}
+			s.buf = s.buf[:0]
+		case c < utf8.RuneSelf:
+			s.i++
+		default:
+			r, n := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && n == 1 {
+				return s.errf("invalid UTF-8 in string")
+			}
+			s.i += n
+		}
+	}
+	return s.errf("unexpected end of line in string")
 }

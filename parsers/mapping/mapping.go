@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +68,56 @@ type Mapping struct {
 	// that Map converts the record to cty (once per line).
 	needRecord bool
 	recordTree *pathNode
+
+	// keys are the top-level record keys the expressions read, each cut at
+	// its first '.'; allKeys: some expression reads the record whole or
+	// by a computed key.
+	keys    []string
+	allKeys bool
+}
+
+// RecordKeys returns the top-level keys of the record that the expressions
+// read, each cut at its first '.' (record["a.b"] and record.a.c both give
+// "a"), sorted, and all true when some expression reads the record whole
+// (record on its own, record[expr] with a computed key, a splat): then every
+// key matters. A decoder that builds only these keys ([parsers.Projector])
+// gives Map the same result as one that builds the whole record.
+func (m *Mapping) RecordKeys() (keys []string, all bool) {
+	return slices.Clone(m.keys), m.allKeys
+}
+
+// addKeys records the top-level record keys that he reads.
+func (m *Mapping) addKeys(he hcl.Expression) {
+	for _, tr := range he.Variables() {
+		if tr.RootName() != varRecord {
+			continue
+		}
+		var key string
+		if len(tr) > 1 {
+			switch t := tr[1].(type) {
+			case hcl.TraverseAttr:
+				key = t.Name
+			case hcl.TraverseIndex:
+				if t.Key.Type() == cty.String && t.Key.IsKnown() && !t.Key.IsNull() {
+					key = t.Key.AsString()
+				}
+			}
+		}
+		if key == "" {
+			// record whole, record[0], record[""]: every key may matter.
+			m.allKeys = true
+			continue
+		}
+		key, _, _ = strings.Cut(key, ".")
+		if key == "" {
+			m.allKeys = true // ".a": kept as written, read as a top-level key
+			continue
+		}
+		if !slices.Contains(m.keys, key) {
+			m.keys = append(m.keys, key)
+			slices.Sort(m.keys)
+		}
+	}
 }
 
 // attribute describes one expression attribute of Block for Compile.
@@ -183,6 +234,7 @@ func subject(r, fallback hcl.Range) *hcl.Range {
 func (m *Mapping) compileExpr(name string, he hcl.Expression) (*expr, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	vars := he.Variables()
+	m.addKeys(he)
 	for _, tr := range vars {
 		switch tr.RootName() {
 		case varRecord, varInput, varPath:
