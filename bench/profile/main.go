@@ -3,6 +3,7 @@
 // writes a CPU profile of the run, for `go tool pprof -top`:
 //
 //	profile -config c.hcl -cpuprofile cpu.prof
+//	profile -config c.hcl -heapprofile heap.prof -heapafter 5s  # in use, mid-run
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -22,7 +24,18 @@ func main() {
 	cfgPath := flag.String("config", "agent.hcl", "agent configuration")
 	prof := flag.String("cpuprofile", "cpu.prof", "CPU profile to write")
 	memprof := flag.String("memprofile", "", "heap (alloc) profile to write at the end")
+	heapprof := flag.String("heapprofile", "", "in-use heap profile to write after -heapafter")
+	heapAfter := flag.Duration("heapafter", 5*time.Second, "when to write -heapprofile")
 	flag.Parse()
+	if *heapprof != "" {
+		time.AfterFunc(*heapAfter, func() {
+			if f, err := os.Create(*heapprof); err == nil {
+				runtime.GC()
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		})
+	}
 	if err := run(*cfgPath, *prof, *memprof); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 		os.Exit(1)
