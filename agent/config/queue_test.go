@@ -17,7 +17,7 @@ func TestQueue(t *testing.T) {
 	}{
 		{8192, 32 << 20, 1 << 20, 16, 512}, // the defaults
 		{64, 32 << 20, 1 << 20, 16, 4},
-		{8192, 32 << 20, 16 << 20, 2, 512}, // 2 chunks of a 16 MiB line each
+		{8192, 32 << 20, 16 << 20, 2, 512},  // 2 chunks of a 16 MiB line each
 		{100000, 1 << 20, 4 << 10, 16, 512}, // 16 chunks of at most 64 KiB
 		{1, 1 << 20, 1 << 10, 2, 1},
 	}
