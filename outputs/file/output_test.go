@@ -2,6 +2,7 @@ package file
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -210,10 +211,74 @@ func BenchmarkWrite(b *testing.B) {
 		batch[i].ID = int64(i + 1)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuNanos()
 	for b.Loop() {
 		if err := o.Write(b.Context(), batch); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/event")
+	b.ReportMetric(float64(cpuNanos()-cpu0)/float64(b.N*len(batch)), "cpu-ns/event")
+}
+
+// loadBenchEvents reads testdata/bench_events.ndjson: 256 audit events of
+// the benchmark generator (bench/gen -seed 1) covering every (event_name,
+// event_type) it produces.
+func loadBenchEvents(tb testing.TB) []event.Event {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/bench_events.ndjson")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var evs []event.Event
+	for l := range bytes.Lines(b) {
+		var e event.Event
+		if err := json.Unmarshal(l, &e); err != nil {
+			tb.Fatalf("%s: %v", l, err)
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+func TestAppendEvent_MatchesMarshalJSON_BenchEvents(t *testing.T) {
+	t.Parallel()
+	for i, e := range loadBenchEvents(t) {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendEvent(nil, &e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("event %d:\nwant %s\ngot  %s", i, want, got)
+		}
+	}
+}
+
+// BenchmarkWriteMix writes the generated event mix in batches of 256 to
+// /dev/null.
+func BenchmarkWriteMix(b *testing.B) {
+	c := DefaultConfig()
+	c.Path = os.DevNull
+	o, err := New(c, b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := o.Open(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	defer o.Close(b.Context())
+	batch := loadBenchEvents(b)
+	b.ReportAllocs()
+	cpu0 := cpuNanos()
+	for b.Loop() {
+		if err := o.Write(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/event")
+	b.ReportMetric(float64(cpuNanos()-cpu0)/float64(b.N*len(batch)), "cpu-ns/event")
 }

@@ -22,12 +22,39 @@ type Catalog struct {
 	byType   map[nameType]*compiled // schemas that list their event_types
 	byName   map[string]*compiled   // schemas without event_types
 	typesOf  map[string][]string    // event_name → listed event_types, sorted
+	lookup   map[string]*schemasOf  // byType and byName by event_name, for Apply
 	accept   bool                   // unknown_event_name = "accept"
 	detect   bool
 	redacted atomic.Int64
 }
 
 type nameType struct{ name, typ string }
+
+// schemasOf holds the schemas of one event_name: one map lookup by name
+// and a short scan by type instead of hashing the (name, type) pair.
+type schemasOf struct {
+	types []typedSchema // schemas that list their event_types
+	other *compiled     // the schema without event_types, if any
+}
+
+type typedSchema struct {
+	typ string
+	s   *compiled
+}
+
+// find returns the schema for (name, typ), or nil.
+func (c *Catalog) find(name, typ string) *compiled {
+	so := c.lookup[name]
+	if so == nil {
+		return nil
+	}
+	for i := range so.types {
+		if so.types[i].typ == typ {
+			return so.types[i].s
+		}
+	}
+	return so.other
+}
 
 // compiled is one schema ready for Apply.
 type compiled struct {
@@ -52,6 +79,7 @@ func New(settings Settings, blocks []Block) (*Catalog, hcl.Diagnostics) {
 		byType:  map[nameType]*compiled{},
 		byName:  map[string]*compiled{},
 		typesOf: map[string][]string{},
+		lookup:  map[string]*schemasOf{},
 		detect:  settings.DetectSecrets,
 	}
 	switch settings.UnknownEventName {
@@ -125,6 +153,21 @@ func New(settings Settings, blocks []Block) (*Catalog, hcl.Diagnostics) {
 	}
 	for _, ts := range c.typesOf {
 		slices.Sort(ts)
+	}
+	schemasFor := func(name string) *schemasOf {
+		so := c.lookup[name]
+		if so == nil {
+			so = &schemasOf{}
+			c.lookup[name] = so
+		}
+		return so
+	}
+	for k, s := range c.byType {
+		so := schemasFor(k.name)
+		so.types = append(so.types, typedSchema{k.typ, s})
+	}
+	for name, s := range c.byName {
+		schemasFor(name).other = s
 	}
 	if diags.HasErrors() {
 		return nil, diags
@@ -380,24 +423,39 @@ func markAll(n *node) {
 // event is redacted too. Apply does no I/O and is safe for concurrent use;
 // concurrent calls must not share an Event.
 func (c *Catalog) Apply(e *event.Event) error {
-	s := c.byType[nameType{e.Name, e.Type}]
-	if s == nil {
-		s = c.byName[e.Name]
-	}
+	s := c.find(e.Name, e.Type)
 	var verr *ValidationError
 	switch {
-	case s != nil:
-		d := any(e.Details)
-		if e.Details == nil {
-			d = map[string]any{}
-		}
-		if f := s.root.check(d); f != nil {
+	case s != nil && e.Details == nil:
+		if f := s.root.check(map[string]any{}); f != nil {
 			verr = f.err()
 		}
-		if e.Details != nil {
-			for _, p := range s.sensitive {
-				redactPath(e.Details, p, s.redact)
+	case s != nil:
+		var f *fault
+		if c.detect && len(s.sensitive) == 0 && s.root.kind == kindObject {
+			var seen fetched
+			f = s.root.checkObject(e.Details, &seen)
+			if f == nil && seen.n == len(e.Details) && seen.n <= len(seen.keys) {
+				// The check fetched every attribute and there is nothing
+				// to redact by path: scan those values for secrets rather
+				// than iterating the map again.
+				hits := 0
+				for i := range seen.n {
+					hits += scrubEntry(e.Details, seen.keys[i], seen.vals[i])
+				}
+				if hits > 0 {
+					c.redacted.Add(int64(hits))
+				}
+				return nil
 			}
+		} else {
+			f = s.root.check(e.Details)
+		}
+		if f != nil {
+			verr = f.err()
+		}
+		for _, p := range s.sensitive {
+			redactPath(e.Details, p, s.redact)
 		}
 	case c.accept:
 	case len(c.typesOf[e.Name]) > 0:
@@ -422,5 +480,5 @@ func (c *Catalog) Redacted() int64 { return c.redacted.Load() }
 
 // Covers reports whether some schema applies to (name, typ).
 func (c *Catalog) Covers(name, typ string) bool {
-	return c.byType[nameType{name, typ}] != nil || c.byName[name] != nil
+	return c.find(name, typ) != nil
 }

@@ -22,6 +22,15 @@ const censorKeepMin = 12
 // Values of fewer than 12 characters become all asterisks. The length in
 // characters is kept, so censoring is idempotent.
 func Censor(s string) string {
+	// Fast path for a value already censored: asterisks, then at most 4
+	// bytes (so at most 4 characters), at least 12 characters in all.
+	k := 0
+	for k < len(s) && s[k] == '*' {
+		k++
+	}
+	if rest := s[k:]; len(rest) <= 4 && k+utf8.RuneCountInString(rest) >= censorKeepMin {
+		return s
+	}
 	n := utf8.RuneCountInString(s)
 	if n < censorKeepMin {
 		return strings.Repeat("*", n)
@@ -78,47 +87,54 @@ func (h *hmacer) sum(s string) string {
 }
 
 // redactPath redacts the values at path (attribute names; list elements
-// are passed through) inside v in place, and returns v (changed when v is
-// itself the target). Values that do not have the path's shape are left
-// alone: validation reports them.
-func redactPath(v any, path []string, red func(string) string) any {
+// are passed through) inside v in place. When v is itself the target it
+// returns the redacted value and true; otherwise v and false, and entries
+// that did not change are not stored again. Values that do not have the
+// path's shape are left alone: validation reports them.
+func redactPath(v any, path []string, red func(string) string) (any, bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		if len(path) == 0 {
 			for k, e := range x {
-				x[k] = redactPath(e, nil, red)
+				if r, changed := redactPath(e, nil, red); changed {
+					x[k] = r
+				}
 			}
-			return v
+			return v, false
 		}
 		if e, ok := x[path[0]]; ok {
-			x[path[0]] = redactPath(e, path[1:], red)
+			if r, changed := redactPath(e, path[1:], red); changed {
+				x[path[0]] = r
+			}
 		}
-		return v
+		return v, false
 	case []any:
 		for i, e := range x {
-			x[i] = redactPath(e, path, red)
+			if r, changed := redactPath(e, path, red); changed {
+				x[i] = r
+			}
 		}
-		return v // not x: re-boxing the slice header would allocate
+		return v, false
 	}
 	if len(path) > 0 {
-		return v
+		return v, false
 	}
 	switch x := v.(type) {
 	case string:
 		if r := red(x); r != x {
-			return r
+			return r, true
 		}
-		return v // unchanged: boxing the string again would allocate
+		return v, false // unchanged: boxing the string again would allocate
 	case json.Number:
-		return red(x.String())
+		return red(x.String()), true
 	}
 	// Other scalars (bool, null, Go numbers) carry nothing to hide or
 	// cannot be redacted to the same type; numbers are redacted as text.
 	if isNumber(v) {
 		b, err := json.Marshal(v)
 		if err == nil {
-			return red(string(b))
+			return red(string(b)), true
 		}
 	}
-	return v
+	return v, false
 }

@@ -198,14 +198,30 @@ func (n *node) check(v any) *fault {
 		if !ok {
 			break
 		}
-		return n.checkObject(m)
+		return n.checkObject(m, nil)
 	}
 	return n.mismatch(v)
 }
 
-func (n *node) checkObject(m map[string]any) *fault {
+// fetched records the attributes [node.checkObject] looked up, so that the
+// secret detector can scan them without iterating the map again.
+type fetched struct {
+	n    int // attributes present in the map
+	keys [16]string
+	vals [16]any
+}
+
+// checkObject checks m against the object type n. When seen is not nil it
+// records the declared attributes present in m, up to 16, in seen.
+func (n *node) checkObject(m map[string]any, seen *fetched) *fault {
 	for _, a := range n.attrs {
 		av, present := m[a.name]
+		if seen != nil && present {
+			if seen.n < len(seen.keys) {
+				seen.keys[seen.n], seen.vals[seen.n] = a.name, av
+			}
+			seen.n++
+		}
 		if !present || av == nil {
 			if a.optional {
 				continue

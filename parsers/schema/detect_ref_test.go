@@ -1,0 +1,248 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/auditship/auditship/event"
+)
+
+// The detector as first written, kept as the reference the optimised
+// prechecks of detect.go must agree with: independent substring tests per
+// pattern, and strings.ToLower for attribute names.
+
+var refMaybe = []func(s string) bool{
+	func(s string) bool { return containsFoldRef(s, "bearer") },
+	func(s string) bool { return strings.Contains(s, "PRIVATE KEY-----") },
+	func(s string) bool { return strings.Contains(s, "AKIA") || strings.Contains(s, "ASIA") },
+	func(s string) bool {
+		return strings.Contains(s, "github_pat_") || strings.Contains(s, "gh") && strings.Contains(s, "_")
+	},
+	func(s string) bool { return strings.Contains(s, "xox") },
+	func(s string) bool {
+		return strings.ContainsAny(s, "=:") &&
+			(containsFoldRef(s, "pass") || containsFoldRef(s, "pwd") || containsFoldRef(s, "secret") ||
+				containsFoldRef(s, "token") || containsFoldRef(s, "key"))
+	},
+}
+
+func containsFoldRef(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+func scrubRef(s string) (string, int) {
+	if len(s) < 8 {
+		return s, 0
+	}
+	hits := 0
+	for i := range secretPatterns {
+		p := &secretPatterns[i]
+		if !refMaybe[i](s) {
+			continue
+		}
+		loc := p.re.FindAllStringSubmatchIndex(s, -1)
+		if loc == nil {
+			continue
+		}
+		var b strings.Builder
+		last := 0
+		for _, m := range loc {
+			if m[2] < 0 || isCensored(s[m[2]:m[3]]) {
+				continue
+			}
+			b.WriteString(s[last:m[2]])
+			b.WriteString(Censor(s[m[2]:m[3]]))
+			last = m[3]
+			hits++
+		}
+		if last > 0 {
+			b.WriteString(s[last:])
+			s = b.String()
+		}
+	}
+	return s, hits
+}
+
+func isSecretNameRef(k string) bool { return secretNames[strings.ToLower(k)] }
+
+var detectSeeds = []string{
+	"", "plain", "dataset uploaded by ada", "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig",
+	"bearer abcdefgh12345678", "BEARER    abcdefgh12345678==", "using AKIAIOSFODNN7EXAMPLE for s3", "ASIAIOSFODNN7EXAMPLE",
+	"ghp_" + strings.Repeat("a", 36), "github_pat_" + strings.Repeat("B", 22) + "_wxyz", "gho_" + strings.Repeat("Z9", 20),
+	"xoxb-1234567890-abcdefABCDEF", "postgres://db?user=app&password=hunter2secret", `secret: "tops3cretvalue"`,
+	"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nabcdWXYZ\n-----END RSA PRIVATE KEY-----",
+	"AKIAIOSFODNN7EXAMPLE and AKIAIOSFODNN7EXAMPLF", "login password=hunter2 ok", "password=*abc",
+	"rotated key_name=prod-ci", "password reset requested", "password=********cret", "10.0.0.12:53412",
+	"api_key: sk-demo-NOTREAL0123456789", "ApiKey=abc123def456", "PWD=hunter22", "Token:abcdefghijkl",
+	"access_token=abc.def.ghi&refresh_token=jkl.mno", "label != 'needs_review'", "s3://acme-ml-data/claims/2026q4/train.parquet",
+	"https://llm-gateway.internal.example/v1", "rapidfuzz==3.10.1", "Bearer ghp_" + strings.Repeat("x", 40),
+	"xoxp-AKIAIOSFODNN7EXAMPLE-password=hunter2222", "PRIVATE KEY----- bearer", "\xff\xfeBearer 0123456789abcdef",
+	"************************************************************E4YO", "tOkEn = \"quoted-secret-value\"",
+}
+
+func TestScrub_MatchesReference(t *testing.T) {
+	t.Parallel()
+	for _, s := range detectSeeds {
+		gs, gn := scrub(s)
+		ws, wn := scrubRef(s)
+		if gs != ws || gn != wn {
+			t.Errorf("scrub(%q) = %q, %d; reference %q, %d", s, gs, gn, ws, wn)
+		}
+	}
+}
+
+// FuzzScrub: the one-pass prechecks find what the reference finds.
+func FuzzScrub(f *testing.F) {
+	for _, s := range detectSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		gs, gn := scrub(s)
+		ws, wn := scrubRef(s)
+		if gs != ws || gn != wn {
+			t.Fatalf("scrub(%q) = %q, %d; reference %q, %d", s, gs, gn, ws, wn)
+		}
+		if got, want := isSecretName(s), isSecretNameRef(s); got != want {
+			t.Fatalf("isSecretName(%q) = %v, reference %v", s, got, want)
+		}
+	})
+}
+
+func TestIsSecretName(t *testing.T) {
+	t.Parallel()
+	names := []string{"", "name", "password", "PASSWORD", "Password", "passwd", "secret", "client_secret", "token", "Token",
+		"access_token", "refresh_token", "private_key", "authorization", "Authorization", "api_key", "apikey", "APIKEY",
+		"censored_key", "api_key_uid", "tokens", "toke", "to\u212Aen", "pa\u017Fsword", "ÄPI_KEY", "api_kéy", "client_secrets"}
+	for k := range secretNames {
+		names = append(names, k, strings.ToUpper(k))
+	}
+	for _, k := range names {
+		if got, want := isSecretName(k), isSecretNameRef(k); got != want {
+			t.Errorf("isSecretName(%q) = %v, reference %v", k, got, want)
+		}
+	}
+}
+
+// censorRef is Censor as first written, without the fast path for values
+// already censored.
+func censorRef(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n < censorKeepMin {
+		return strings.Repeat("*", n)
+	}
+	i := len(s)
+	for range 4 {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	if strings.TrimLeft(s[:i], "*") == "" {
+		return s
+	}
+	return strings.Repeat("*", n-4) + s[i:]
+}
+
+func FuzzCensor(f *testing.F) {
+	for _, s := range []string{"", "****", "************", "********E4YO", "**********\xe2\x82", "********\xc3\xe2\x82\xac", "*********éèêë", "hunter2hunte"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Censor(s), censorRef(s); got != want {
+			t.Fatalf("Censor(%q) = %q, reference %q", s, got, want)
+		}
+	})
+}
+
+// applyRef is Catalog.Apply as first written: check, redact the sensitive
+// paths, then scan the whole map for secrets.
+func applyRef(c *Catalog, e *event.Event) (error, int) {
+	s := c.byType[nameType{e.Name, e.Type}]
+	if s == nil {
+		s = c.byName[e.Name]
+	}
+	var verr error
+	if s != nil {
+		d := any(e.Details)
+		if e.Details == nil {
+			d = map[string]any{}
+		}
+		if f := s.root.check(d); f != nil {
+			verr = f.err()
+		}
+		if e.Details != nil {
+			for _, p := range s.sensitive {
+				redactPath(e.Details, p, s.redact)
+			}
+		}
+	}
+	hits := 0
+	if c.detect && e.Details != nil {
+		hits = scrubMap(e.Details)
+	}
+	return verr, hits
+}
+
+// TestApply_MatchesReference applies the catalog to the benchmark events,
+// with secrets and odd values planted in their attributes, and compares
+// with applyRef: same details, same error, same count of secrets.
+func TestApply_MatchesReference(t *testing.T) {
+	t.Parallel()
+	c, diags := New(DefaultSettings(), nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	plants := []any{
+		nil, "Authorization: Bearer 0123456789abcdef", "password=hunter2secret", "plain", json.Number("7"), true,
+		[]any{"xoxb-1234567890-abcdefABCDEF"}, map[string]any{"token": "abcdefgh", "n": json.Number("1")},
+	}
+	evs := loadBenchEvents(t)
+	for i, e := range evs {
+		for j := -1; j < len(plants); j++ {
+			got, want := e, e
+			got.Details = cloneValue(e.Details).(map[string]any)
+			want.Details = cloneValue(e.Details).(map[string]any)
+			if j >= 0 {
+				// Plant into an existing attribute (sorted order picks one
+				// deterministically), and as a new attribute named like a secret.
+				keys := sortedKeys(got.Details)
+				k := keys[i%len(keys)]
+				for _, d := range []map[string]any{got.Details, want.Details} {
+					d[k] = cloneValue(plants[j])
+					if i%3 == 0 {
+						d["password"] = cloneValue(plants[j])
+					}
+				}
+			}
+			before := c.Redacted()
+			gerr := c.Apply(&got)
+			ghits := c.Redacted() - before
+			werr, whits := applyRef(c, &want)
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) || ghits != int64(whits) {
+				t.Errorf("event %d plant %d: Apply = %v, %d hits; reference %v, %d hits", i, j, gerr, ghits, werr, whits)
+			}
+			if diff := cmp.Diff(want.Details, got.Details); diff != "" {
+				t.Errorf("event %d plant %d: details (-reference +Apply):\n%s", i, j, diff)
+			}
+		}
+	}
+}
