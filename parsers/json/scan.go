@@ -38,6 +38,7 @@ type scanner struct {
 	buf    []byte   // scratch for strings with escapes
 	keep   []string // nil: build every key; else the top-level keys to build (see Decoder.Project)
 	dotted bool     // a top-level key that was built holds a dot
+	slab   []string // headers of the boxed strings and numbers; see box.go
 }
 
 // kept reports whether the top-level key k is built under s.keep. keep is
@@ -90,7 +91,11 @@ func (s *scanner) value() (any, error) {
 	case '[':
 		return s.array()
 	case '"':
-		return s.str()
+		v, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		return s.boxString(v), nil
 	case 't':
 		return s.literal("true", true)
 	case 'f':
@@ -99,7 +104,11 @@ func (s *scanner) value() (any, error) {
 		return s.literal("null", nil)
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
-			return s.number()
+			n, err := s.number()
+			if err != nil {
+				return nil, err
+			}
+			return s.boxNumber(n), nil
 		}
 		return nil, s.errf("%s, want a value", s.describe())
 	}
@@ -411,9 +420,11 @@ func (s *scanner) skip() error {
 		return s.skipContainer(']')
 	case '"':
 		return s.skipStr()
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		_, err := s.number() // not boxed in an interface: no allocation
+		return err
 	default:
-		// Literals and numbers build nothing that allocates.
-		_, err := s.value()
+		_, err := s.value() // a literal (no allocation) or an error
 		return err
 	}
 }

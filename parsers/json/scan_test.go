@@ -1,8 +1,16 @@
 package json
 
 import (
+	"bytes"
+	encjson "encoding/json"
+	"fmt"
+	"runtime"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/auditship/auditship/parsers"
 )
 
 // TestPlain checks the 8-byte scan against the byte-at-a-time rule for every
@@ -33,6 +41,39 @@ func TestPlain(t *testing.T) {
 					t.Fatalf("bytes %#x %#x at %d: plain stopped at %d, want %d", first, second, pos, s.i, w)
 				}
 			}
+		}
+	}
+}
+
+// TestBox_SurvivesGC decodes many lines, lets the garbage collector run
+// while only the records keep the slabs of boxed headers alive, and checks
+// every value against encoding/json afterwards.
+func TestBox_SurvivesGC(t *testing.T) {
+	t.Parallel()
+	d := mustNew(t, DefaultConfig())
+	var lines [][]byte
+	var recs []parsers.Record
+	for i := range 5000 {
+		l := fmt.Appendf(nil, `{"s":"v%d","n":%d.5,"a":["x%d",%d,{"k":"y%d"}],"o":{"p":"q%d","e":""}}`, i, i, i, i, i, i)
+		rec, err := d.Decode(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, recs = append(lines, l), append(recs, rec)
+		if i%500 == 0 {
+			runtime.GC()
+		}
+	}
+	runtime.GC()
+	for i, l := range lines {
+		var want parsers.Record
+		dec := encjson.NewDecoder(bytes.NewReader(l))
+		dec.UseNumber()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, recs[i]); diff != "" {
+			t.Fatalf("line %d (-want +got):\n%s", i, diff)
 		}
 	}
 }

@@ -352,6 +352,13 @@ func (l *line) evalContext() (*hcl.EvalContext, error) {
 	return l.ctx, nil
 }
 
+// The errors of a skipped line, made once: most lines of a busy log are
+// skipped.
+var (
+	errWhenNull  = fmt.Errorf("when is null: %w", parsers.ErrSkip)
+	errWhenFalse = fmt.Errorf("when is false: %w", parsers.ErrSkip)
+)
+
 // Map maps one record to an event. line is the raw line (for the derived
 // event_id) and src where it was read; Event.Source is src and Event.Time is
 // in UTC. Map returns an error wrapping [parsers.ErrSkip] when when is false
@@ -368,10 +375,10 @@ func (m *Mapping) Map(rec parsers.Record, raw []byte, src event.Position) (event
 		}
 		switch w := w.(type) {
 		case nil:
-			return event.Event{}, fmt.Errorf("when is null: %w", parsers.ErrSkip)
+			return event.Event{}, errWhenNull
 		case bool:
 			if !w {
-				return event.Event{}, fmt.Errorf("when is false: %w", parsers.ErrSkip)
+				return event.Event{}, errWhenFalse
 			}
 		default:
 			return event.Event{}, fmt.Errorf("when: must be a bool, got %s", describe(w))
