@@ -130,6 +130,7 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan []tailer.Line, out
 // metrics once per chunk rather than once per line.
 type chunkState struct {
 	in      *config.Input // nil: the input is gone (a reload removed it)
+	decode  func([]byte) (parsers.Record, error)
 	name    string
 	read    int64
 	skipped int64
@@ -137,7 +138,16 @@ type chunkState struct {
 }
 
 func (p *pipeline) chunkOf(input string) *chunkState {
-	return &chunkState{in: p.a.inputFor(input), name: input, p: p}
+	c := &chunkState{in: p.a.inputFor(input), name: input, p: p}
+	if c.in != nil {
+		c.decode = c.in.Decoder.Decode
+		// The tailer hands each line's bytes over for good and nothing
+		// here writes to them: records may alias them.
+		if od, ok := c.in.Decoder.(parsers.OwnedDecoder); ok {
+			c.decode = od.DecodeOwned
+		}
+	}
+	return c
 }
 
 // publish adds the counts so far to the stats and metrics, and resets them.
@@ -171,7 +181,7 @@ func (p *pipeline) handle(b *batch, c *chunkState, l tailer.Line) {
 		return
 	}
 	skip := func() { c.skipped++ }
-	rec, err := in.Decoder.Decode(l.Text)
+	rec, err := c.decode(l.Text)
 	if err != nil {
 		if errors.Is(err, parsers.ErrSkip) {
 			skip()

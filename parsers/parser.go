@@ -33,3 +33,12 @@ type Decoder interface {
 type Projector interface {
 	Project(keys []string) Decoder
 }
+
+// OwnedDecoder is implemented by decoders that can save a copy when the
+// caller hands over the line for good. DecodeOwned is Decode, except that
+// the Record may alias line: the caller must never modify line afterwards
+// (the garbage collector keeps it alive while the Record is referenced).
+// The agent's tailer gives each line's bytes to the pipeline this way.
+type OwnedDecoder interface {
+	DecodeOwned(line []byte) (Record, error)
+}

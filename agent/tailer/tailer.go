@@ -119,7 +119,7 @@ func DefaultConfig() Config {
 // Line is one line read from a file.
 type Line struct {
 	Source   event.Position // where the line is; Source.End is what to ack
-	Text     []byte         // without newline, trailing CR, leading BOM and NULs; owned by the receiver
+	Text     []byte         // without newline, trailing CR, leading BOM and NULs; owned by the receiver; the tailer never writes to it again once sent
 	Oversize bool           // the line was longer than MaxLineBytes; Text holds its first MaxLineBytes bytes
 	Partial  bool           // emitted by FlushPartialAfter without a newline
 }

@@ -26,7 +26,11 @@ func main() {
 	memprof := flag.String("memprofile", "", "heap (alloc) profile to write at the end")
 	heapprof := flag.String("heapprofile", "", "in-use heap profile to write after -heapafter")
 	heapAfter := flag.Duration("heapafter", 5*time.Second, "when to write -heapprofile")
+	memRate := flag.Int("memrate", 0, "runtime.MemProfileRate (bytes per sample; 0: the default 512 KiB)")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 	if *heapprof != "" {
 		time.AfterFunc(*heapAfter, func() {
 			if f, err := os.Create(*heapprof); err == nil {

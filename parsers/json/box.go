@@ -29,12 +29,12 @@ var (
 	numberType = typeOf(encjson.Number(""))
 )
 
-// First and later slab sizes, in headers: a skipped line keeps one or two
-// strings, an audit line eight to twenty.
-const (
-	firstSlab = 8
-	laterSlab = 32
-)
+// slabFor is the size of a line's first slab, in headers: about one value
+// per 32 bytes of line, as in typical structured logs, so that most lines
+// need one slab and little of it is wasted. Later slabs hold laterSlab.
+func slabFor(line []byte) int { return min(64, max(4, len(line)/32)) }
+
+const laterSlab = 16
 
 // boxString returns v as an interface without allocating for it alone.
 func (s *scanner) boxString(v string) any { return s.box(stringType, v) }
@@ -44,9 +44,9 @@ func (s *scanner) boxNumber(n encjson.Number) any { return s.box(numberType, str
 
 func (s *scanner) box(typ unsafe.Pointer, v string) any {
 	if len(s.slab) == cap(s.slab) {
-		n := firstSlab
-		if cap(s.slab) > 0 {
-			n = laterSlab
+		n := laterSlab
+		if cap(s.slab) == 0 {
+			n = slabFor(s.b)
 		}
 		s.slab = make([]string, 0, n) // the old slab stays with its interfaces
 	}

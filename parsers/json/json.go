@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -45,8 +46,9 @@ type Decoder struct {
 }
 
 var (
-	_ parsers.Decoder   = (*Decoder)(nil)
-	_ parsers.Projector = (*Decoder)(nil)
+	_ parsers.Decoder      = (*Decoder)(nil)
+	_ parsers.Projector    = (*Decoder)(nil)
+	_ parsers.OwnedDecoder = (*Decoder)(nil)
 )
 
 // Project returns a Decoder whose records hold only the top-level keys whose
@@ -82,7 +84,21 @@ var bom = []byte("\xEF\xBB\xBF")
 // offset counted in bytes from 0. The Record does not alias line.
 func (d *Decoder) Decode(line []byte) (parsers.Record, error) {
 	line = bytes.TrimPrefix(line, bom)
-	s := scanner{b: line, text: string(line), keep: d.keep}
+	return d.decode(line, string(line))
+}
+
+// DecodeOwned is [Decoder.Decode] for a line that the caller never modifies
+// again (see [parsers.OwnedDecoder]): the strings of the Record are the
+// line's own bytes rather than a copy of them.
+func (d *Decoder) DecodeOwned(line []byte) (parsers.Record, error) {
+	line = bytes.TrimPrefix(line, bom)
+	return d.decode(line, unsafe.String(unsafe.SliceData(line), len(line)))
+}
+
+// decode parses line; text holds the same bytes as a string, and the
+// Record's plain strings are substrings of it.
+func (d *Decoder) decode(line []byte, text string) (parsers.Record, error) {
+	s := scanner{b: line, text: text, keep: d.keep}
 	s.ws()
 	if s.i == len(line) {
 		return nil, fmt.Errorf("blank line: %w", parsers.ErrSkip)

@@ -1,6 +1,7 @@
 package json
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,4 +117,26 @@ func FuzzProject(f *testing.F) {
 			t.Fatalf("projected record (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestDecodeOwned checks that DecodeOwned gives the records Decode gives.
+func TestDecodeOwned(t *testing.T) {
+	t.Parallel()
+	full := mustNew(t, DefaultConfig())
+	for _, dir := range caseDirs(t) {
+		b, err := os.ReadFile(filepath.Join(dir, "input.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range splitLines(b) {
+			want, wantErr := full.Decode(line)
+			got, gotErr := full.DecodeOwned(bytes.Clone(line))
+			if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+				t.Fatalf("%s: DecodeOwned error %v, Decode error %v", line, gotErr, wantErr)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("%s (-Decode +DecodeOwned):\n%s", line, diff)
+			}
+		}
+	}
 }
