@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,10 +25,12 @@ import (
 )
 
 // schemaVersion is the PRAGMA user_version this code writes and reads.
-const schemaVersion = 1
+const schemaVersion = 2
 
-// migrations[i] moves a database from user_version i to i+1.
+// migrations[i] moves a database from user_version i to i+1. A new database
+// runs them all.
 var migrations = []string{
+	// Version 1: the table's rowid was event_id.
 	`CREATE TABLE events (
 		event_id      INTEGER PRIMARY KEY,
 		event_time    INTEGER NOT NULL, -- nanoseconds since the Unix epoch, UTC
@@ -40,6 +43,36 @@ var migrations = []string{
 		source_offset INTEGER NOT NULL DEFAULT 0,
 		stored_at     INTEGER NOT NULL  -- nanoseconds since the Unix epoch, UTC
 	);
+	CREATE INDEX events_time ON events (event_time, event_id);
+	CREATE INDEX events_name_time ON events (event_name, event_time, event_id);
+	CREATE INDEX events_type_time ON events (event_type, event_time, event_id);
+	CREATE INDEX events_user_time ON events (user_uid, event_time, event_id);`,
+
+	// Version 2: the rowid (seq) follows insertion order, so rows are
+	// appended to the table instead of landing on a random page (event_id
+	// is a hash), and event_id is unique through a small index. Existing
+	// rows are copied in (event_time, event_id) order.
+	`CREATE TABLE events_v2 (
+		seq           INTEGER PRIMARY KEY, -- insertion order
+		event_id      INTEGER NOT NULL ON CONFLICT FAIL,
+		event_time    INTEGER NOT NULL ON CONFLICT FAIL, -- nanoseconds since the Unix epoch, UTC
+		event_name    TEXT    NOT NULL ON CONFLICT FAIL,
+		event_type    TEXT    NOT NULL ON CONFLICT FAIL,
+		event_details TEXT    NOT NULL ON CONFLICT FAIL, -- JSON object
+		user_uid      INTEGER NOT NULL ON CONFLICT FAIL,
+		source_input  TEXT    NOT NULL ON CONFLICT FAIL DEFAULT '',
+		source_path   TEXT    NOT NULL ON CONFLICT FAIL DEFAULT '',
+		source_offset INTEGER NOT NULL ON CONFLICT FAIL DEFAULT 0,
+		stored_at     INTEGER NOT NULL ON CONFLICT FAIL -- nanoseconds since the Unix epoch, UTC
+	);
+	INSERT INTO events_v2 (event_id, event_time, event_name, event_type, event_details, user_uid,
+		source_input, source_path, source_offset, stored_at)
+		SELECT event_id, event_time, event_name, event_type, event_details, user_uid,
+			source_input, source_path, source_offset, stored_at
+		FROM events ORDER BY event_time, event_id;
+	DROP TABLE events;
+	ALTER TABLE events_v2 RENAME TO events;
+	CREATE UNIQUE INDEX events_id ON events (event_id);
 	CREATE INDEX events_time ON events (event_time, event_id);
 	CREATE INDEX events_name_time ON events (event_name, event_time, event_id);
 	CREATE INDEX events_type_time ON events (event_type, event_time, event_id);
@@ -71,6 +104,11 @@ type Store struct {
 	mu sync.RWMutex
 	w  *sql.DB // one connection, read-write; nil when read-only or not open
 	r  *sql.DB // read-only pool; nil when not open
+
+	// Used by Write only (one caller at a time) and Close.
+	stmts map[int]*sql.Stmt // INSERTs on w by number of rows (maxRows, maxRows/2, ... 1), see insertSQL
+	args  []any             // INSERT arguments, reused
+	buf   []byte            // encoded details, reused
 }
 
 // New returns a Store for c. A relative c.Path is joined to dataDir. New does
@@ -132,7 +170,7 @@ func (s *Store) Open(ctx context.Context) error {
 		return fmt.Errorf("open sqlite %q: %w", s.path, err)
 	}
 	w, err := sql.Open("sqlite", s.dsn(url.Values{
-		"_pragma": {"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
+		"_pragma": {"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-2000)", "wal_autocheckpoint(10000)"},
 		"_txlock": {"immediate"},
 	}))
 	if err != nil {
@@ -148,12 +186,23 @@ func (s *Store) Open(ctx context.Context) error {
 		_ = w.Close()
 		return fmt.Errorf("open sqlite %q: %w", s.path, err)
 	}
+	// The INSERTs are prepared now: w has one connection, which a
+	// transaction holds while Write runs.
+	stmts := make(map[int]*sql.Stmt)
+	for n := maxRows; n >= 1; n /= 2 {
+		st, err := w.PrepareContext(ctx, insertSQL(n))
+		if err != nil {
+			_ = w.Close()
+			return fmt.Errorf("open sqlite %q: prepare insert: %w", s.path, err)
+		}
+		stmts[n] = st
+	}
 	r, err := s.openReader(ctx, false)
 	if err != nil {
 		_ = w.Close()
 		return err
 	}
-	s.w, s.r = w, r
+	s.w, s.r, s.stmts = w, r, stmts
 	s.log.Info("store opened", "schema_version", schemaVersion)
 	return nil
 }
@@ -251,11 +300,35 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-const insertSQL = `INSERT INTO events
-	(event_id, event_time, event_name, event_type, event_details, user_uid,
-	 source_input, source_path, source_offset, stored_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT(event_id) DO NOTHING`
+// maxRows is the most events one INSERT statement carries: fewer statements
+// mean less per-statement work in database/sql and the driver. Batches are
+// split into statements of maxRows, then powers of two, so at most a few
+// statement texts are ever prepared.
+const maxRows = 64
+
+// insertSQL returns the INSERT of n events. It returns the event_id of every
+// row it stored; an event_id already in the table (or earlier in the same
+// statement) is skipped and not returned.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO events (event_id, event_time, event_name, event_type, event_details, user_uid,
+	source_input, source_path, source_offset, stored_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT(event_id) DO NOTHING RETURNING event_id")
+	return b.String()
+}
+
+// row is one event ready to insert: its index in the batch and its details
+// encoded as JSON.
+type row struct {
+	i       int
+	details string
+}
 
 // Write stores batch in one transaction and returns after the commit is on
 // disk. An event already stored with the same event_id and the same content
@@ -275,46 +348,62 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 		return nil
 	}
 	start := time.Now()
+	var bad []outputs.ItemError
+	rows := make([]row, 0, len(batch))
+	buf := s.buf[:0]
+	var ends []int
+	for i := range batch {
+		e := &batch[i]
+		if e.Time.Before(minTime) || e.Time.After(maxTime) {
+			bad = append(bad, outputs.ItemError{Index: i, Reason: fmt.Sprintf("event_time %s outside the range the sqlite store holds", e.Time.UTC().Format(time.RFC3339))})
+			continue
+		}
+		var err error
+		n := len(buf)
+		if buf, err = appendDetails(buf, e.Details); err != nil {
+			buf = buf[:n]
+			bad = append(bad, outputs.ItemError{Index: i, Reason: err.Error()})
+			continue
+		}
+		rows = append(rows, row{i: i})
+		ends = append(ends, len(buf))
+	}
+	// One string for all details, sliced per row: one allocation per batch.
+	all := string(buf)
+	if cap(buf) <= 1<<20 { // keep a usual batch's buffer, not an outlier's
+		s.buf = buf[:0]
+	}
+	for k, n := 0, 0; k < len(rows); k++ {
+		rows[k].details = all[n:ends[k]]
+		n = ends[k]
+	}
+
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin sqlite write: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	st, err := tx.PrepareContext(ctx, insertSQL)
-	if err != nil {
-		return fmt.Errorf("prepare sqlite insert: %w", err)
-	}
-	defer func() { _ = st.Close() }()
-	var bad []outputs.ItemError
 	stored := s.nowFunc().UnixNano()
-	for i, e := range batch {
-		if e.Time.Before(minTime) || e.Time.After(maxTime) {
-			bad = append(bad, outputs.ItemError{Index: i, Reason: fmt.Sprintf("event_time %s outside the range the sqlite store holds", e.Time.UTC().Format(time.RFC3339))})
-			continue
+	var conflicts []row
+	for rest := rows; len(rest) > 0; {
+		n := maxRows
+		for n > len(rest) {
+			n /= 2
 		}
-		d, err := event.MarshalDetails(e.Details)
+		c, err := s.insert(ctx, tx, batch, rest[:n], stored)
 		if err != nil {
-			bad = append(bad, outputs.ItemError{Index: i, Reason: err.Error()})
-			continue
+			return err
 		}
-		res, err := st.ExecContext(ctx, e.ID, e.Time.UnixNano(), e.Name, e.Type, string(d), e.UserUID,
-			e.Source.Input, e.Source.Path, e.Source.Offset, stored)
-		if err != nil {
-			return fmt.Errorf("insert event %d: %w", e.ID, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("insert event %d: %w", e.ID, err)
-		}
-		if n > 0 {
-			continue
-		}
-		reason, err := conflict(ctx, tx, e, d)
+		conflicts = append(conflicts, c...)
+		rest = rest[n:]
+	}
+	for _, r := range conflicts {
+		reason, err := conflict(ctx, tx, batch[r.i], r.details)
 		if err != nil {
 			return err
 		}
 		if reason != "" {
-			bad = append(bad, outputs.ItemError{Index: i, Reason: reason})
+			bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -322,15 +411,59 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	}
 	s.log.Debug("batch written", "count", len(batch)-len(bad), "duration", time.Since(start))
 	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b outputs.ItemError) int { return a.Index - b.Index })
 		return &outputs.BatchError{Items: bad}
 	}
 	return nil
 }
 
+// insert runs one INSERT of rows (len(rows) is maxRows or a power of two)
+// in tx and returns the rows it did not store because their event_id was
+// already taken.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []event.Event, rows []row, stored int64) ([]row, error) {
+	st := s.stmts[len(rows)]
+	args := s.args[:0]
+	for _, r := range rows {
+		e := &batch[r.i]
+		args = append(args, e.ID, e.Time.UnixNano(), e.Name, e.Type, r.details, e.UserUID,
+			e.Source.Input, e.Source.Path, e.Source.Offset, stored)
+	}
+	s.args = args
+	defer clear(args) // keep no events alive between batches
+	res, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
+	}
+	defer func() { _ = res.Close() }()
+	// inserted counts the ids stored, as an event_id can occur more than once
+	// in a batch; the first occurrence is the one stored.
+	inserted := make(map[int64]int, len(rows))
+	for res.Next() {
+		var id int64
+		if err := res.Scan(&id); err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
+		}
+		inserted[id]++
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
+	}
+	var conflicts []row
+	for _, r := range rows {
+		id := batch[r.i].ID
+		if inserted[id] > 0 {
+			inserted[id]--
+			continue
+		}
+		conflicts = append(conflicts, r)
+	}
+	return conflicts, nil
+}
+
 // conflict compares the stored event with e.ID against e, whose details
 // encode as d. It returns "" when they are the same event (a replay) and the
 // dead-letter reason when they differ.
-func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d []byte) (string, error) {
+func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d string) (string, error) {
 	var (
 		ns      int64
 		name    string
@@ -344,9 +477,9 @@ func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d []byte) (string,
 		return "", fmt.Errorf("read stored event %d: %w", e.ID, err)
 	}
 	same := ns == e.Time.UnixNano() && name == e.Name && typ == e.Type && uid == e.UserUID
-	if same && details != string(d) {
+	if same && details != d {
 		old, err1 := event.UnmarshalDetails([]byte(details))
-		cur, err2 := event.UnmarshalDetails(d)
+		cur, err2 := event.UnmarshalDetails([]byte(d))
 		same = err1 == nil && err2 == nil && jsonEqual(old, cur)
 	}
 	if same {
@@ -525,6 +658,10 @@ func (s *Store) Close(ctx context.Context) error {
 	if s.w != nil {
 		// Folding the WAL back keeps the .db file complete on its own, for
 		// copies and backups; failure only leaves a longer WAL behind.
+		for _, st := range s.stmts {
+			errs = append(errs, st.Close())
+		}
+		s.stmts = nil
 		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("wal checkpoint failed", "error", err)
 		}
