@@ -18,10 +18,11 @@
 // read twice after a crash is stored once: the index holds each event exactly
 // once.
 //
-// Backpressure: both queues are bounded (pipeline.max_inflight_events lines
-// and max_inflight_bytes, handed over in chunks of lines; see config.Queue;
-// two batches); when the outputs are slow or down, the tailers block on the
-// full queue and stop reading, and memory stays bounded.
+// Backpressure: both queues are bounded: the line queue by
+// pipeline.max_inflight_events lines and max_inflight_bytes (lines are
+// handed over in chunks; see config.Queue), the batch queue to one batch
+// waiting for the outputs. When the outputs are slow or down, the tailers
+// block on the full queue and stop reading, and memory stays bounded.
 //
 // Shutdown: when Run's context ends, the tailers stop reading, queued lines
 // are processed and delivered within shutdown_timeout, and the registry is

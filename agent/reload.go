@@ -287,7 +287,7 @@ func (s *supervisor) startGeneration(ctx context.Context, cfg *config.Config, le
 		cfg: cfg, log: a.log.With("component", "pipeline"), a: a,
 		reg: s.reg, dl: s.dl, outs: outs,
 	}
-	batches := make(chan *batch, 2)
+	batches := make(chan *batch, 1)
 	deliverCtx, cancelDeliver := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancelDeliver = cancelDeliver
 	g.side.Go(func() { p.process(g.stopProc, s.lines, batches) })

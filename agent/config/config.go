@@ -353,6 +353,10 @@ func positive(diags *hcl.Diagnostics, name string, v, def int, ranges map[string
 	return v
 }
 
+// maxChunks bounds the line queue: a few chunks of up to 512 lines keep the
+// pipeline busy while a tailer reads; more would only hold memory.
+const maxChunks = 8
+
 // Queue sizes the line queue between the tailers and the pipeline. Tailers
 // send lines in chunks of at most chunkLines lines and at most
 // max(tailer.ChunkBytes, max_line_bytes) bytes; the queue holds chunks
@@ -360,13 +364,13 @@ func positive(diags *hcl.Diagnostics, name string, v, def int, ranges map[string
 // is max_inflight_events/16, at most tailer.ChunkLines), and never more than
 // max_inflight_bytes when every chunk is as large as it can be, so the
 // queue's memory stays under max_inflight_bytes whatever the lines are like.
-// chunks is at least 2 and chunkLines at least 1.
+// chunks is at least 2 and at most maxChunks, chunkLines at least 1.
 func (c *Config) Queue() (chunks, chunkLines int) {
 	longest := tailer.ChunkBytes
 	for _, in := range c.Inputs {
 		longest = max(longest, in.Tailer.MaxLineBytes)
 	}
 	chunkLines = min(tailer.ChunkLines, max(1, c.Pipeline.MaxInflightEvents/16))
-	chunks = max(2, min(c.Pipeline.MaxInflightEvents/chunkLines, c.Pipeline.MaxInflightBytes/longest))
+	chunks = max(2, min(maxChunks, c.Pipeline.MaxInflightEvents/chunkLines, c.Pipeline.MaxInflightBytes/longest))
 	return chunks, chunkLines
 }

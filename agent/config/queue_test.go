@@ -15,10 +15,11 @@ func TestQueue(t *testing.T) {
 		events, bytes, maxLine int
 		chunks, chunkLines     int
 	}{
-		{8192, 32 << 20, 1 << 20, 16, 512}, // the defaults
-		{64, 32 << 20, 1 << 20, 16, 4},
-		{8192, 32 << 20, 16 << 20, 2, 512},  // 2 chunks of a 16 MiB line each
-		{100000, 1 << 20, 4 << 10, 16, 512}, // 16 chunks of at most 64 KiB
+		{8192, 32 << 20, 1 << 20, 8, 512}, // the defaults
+		{64, 32 << 20, 1 << 20, 8, 4},
+		{8192, 32 << 20, 16 << 20, 2, 512},   // 2 chunks of a 16 MiB line each
+		{100000, 1 << 20, 4 << 10, 8, 512},   // at most 8 chunks
+		{100000, 256 << 10, 4 << 10, 4, 512}, // 4 chunks of at most 64 KiB
 		{1, 1 << 20, 1 << 10, 2, 1},
 	}
 	for _, c := range cases {
