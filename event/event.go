@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/auditship/auditship/internal/jsonenc"
 )
 
 // TimeLayout renders event_time as in the audit-log reference:
@@ -87,16 +89,30 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalDetails encodes event_details as a JSON object; nil becomes {}.
+// MarshalDetails encodes event_details as a JSON object; nil becomes {}. The
+// bytes are those of encoding/json.Marshal (see [AppendDetails]).
 func MarshalDetails(d map[string]any) ([]byte, error) {
-	if d == nil {
-		return []byte("{}"), nil
-	}
-	b, err := json.Marshal(d)
+	b, err := AppendDetails(nil, d)
 	if err != nil {
-		return nil, fmt.Errorf("encode event_details: %w", err)
+		return nil, err
 	}
 	return b, nil
+}
+
+// AppendDetails appends event_details as a JSON object to dst and returns the
+// extended slice; nil becomes {}. The bytes are those of
+// encoding/json.Marshal (sorted keys, HTML characters escaped), written
+// without reflection for JSON-shaped values. On error, which wraps that of
+// encoding/json, dst may hold a partial encoding.
+func AppendDetails(dst []byte, d map[string]any) ([]byte, error) {
+	if d == nil {
+		return append(dst, "{}"...), nil
+	}
+	dst, err := jsonenc.AppendObject(dst, d)
+	if err != nil {
+		return dst, fmt.Errorf("encode event_details: %w", err)
+	}
+	return dst, nil
 }
 
 // UnmarshalDetails decodes a JSON object into event_details, numbers as

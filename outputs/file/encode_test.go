@@ -1,14 +1,11 @@
 package file
 
 import (
-	"encoding/json"
 	"math/rand/v2"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/auditship/auditship/event"
-	"github.com/auditship/auditship/internal/jsonstr"
 )
 
 func TestAppendTime_MatchesAppendFormat(t *testing.T) {
@@ -48,51 +45,4 @@ func FuzzAppendTime(f *testing.F) {
 			t.Fatalf("appendTime(%v) = %s, want %s", tm, got, want)
 		}
 	})
-}
-
-func FuzzAppendStringMatchesJSONStr(f *testing.F) {
-	for _, s := range []string{"", "plain", "<&>", "\xff", "\u2028", "a\"b\\c\n", "日本", "\x7f"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := appendString([]byte("x"), s), jsonstr.Append([]byte("x"), s); string(got) != string(want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	})
-}
-
-func TestAppendString_AllBytes(t *testing.T) {
-	t.Parallel()
-	const base = "abcdefghijklmnopqrstuvwx"
-	for c := range 256 {
-		for i := range len(base) {
-			for _, s := range []string{base[:i] + string([]byte{byte(c)}) + base[i+1:], base[:i] + string(rune(c)) + base[i:]} {
-				if got, want := appendString(nil, s), jsonstr.Append(nil, s); string(got) != string(want) {
-					t.Errorf("appendString(%q) = %s, want %s", s, got, want)
-				}
-			}
-		}
-	}
-}
-
-func TestAppendEvent_LargeObjects(t *testing.T) {
-	t.Parallel()
-	for _, n := range []int{15, 16, 17, 40} {
-		d := map[string]any{}
-		for i := range n {
-			d["k"+strconv.Itoa(i*7919%1000)] = []any{json.Number(strconv.Itoa(i)), map[string]any{"<" + strconv.Itoa(n-i): "v&"}}
-		}
-		e := event.Event{ID: int64(n), Name: "many", Details: d}
-		want, err := json.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := appendEvent(nil, &e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("%d keys:\nwant %s\ngot  %s", n, want, got)
-		}
-	}
 }

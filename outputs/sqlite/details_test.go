@@ -2,43 +2,46 @@ package sqlite
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/auditship/auditship/event"
+	"github.com/auditship/auditship/outputs"
 )
 
-// TestAppendDetails checks that the store writes event_details byte for byte
-// as event.MarshalDetails does, so that replays compare as equal strings.
-func TestAppendDetails(t *testing.T) {
+// TestStore_WriteDetails checks that the store keeps event_details as the
+// text event.MarshalDetails writes, so that replays compare as equal
+// strings, and that an event whose details fail to encode half way is
+// rejected alone, leaving nothing of its partial encoding in the next row.
+func TestStore_WriteDetails(t *testing.T) {
 	t.Parallel()
-	tests := []map[string]any{
-		nil,
-		{},
-		{"b": json.Number("1.50"), "a": "x<y>&\"\\\n\u2028é\xff", "c": []any{true, nil, json.Number("-0"), "s"}},
-		{"nested": map[string]any{"z": json.Number("1e2"), "y": map[string]any{}}, "int": int64(-7), "i": 3, "f": 1.5},
-		{"k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10,
-			"k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17}, // more keys than the stack array
-		{"empty": json.Number("")},
+	s := openStore(t, t.TempDir())
+	evs := makeEvents(4)
+	evs[0].Details = map[string]any{"b": json.Number("1.50"), "a": "x<y>&\"\\\n\u2028é\xff", "c": []any{true, nil, json.Number("-0")}}
+	evs[1].Details = map[string]any{"a": "written first", "n": json.Number("1x")}
+	evs[2].Details = nil
+	err := s.Write(t.Context(), evs)
+	be, ok := errors.AsType[*outputs.BatchError](err)
+	if !ok {
+		t.Fatalf("Write error = %v, want *outputs.BatchError", err)
 	}
-	for _, d := range tests {
-		want, err := event.MarshalDetails(d)
-		if err != nil {
-			t.Fatalf("MarshalDetails(%v): %v", d, err)
-		}
-		got, err := appendDetails([]byte("prefix"), d)
-		if err != nil {
-			t.Fatalf("appendDetails(%v): %v", d, err)
-		}
-		if string(got) != "prefix"+string(want) {
-			t.Errorf("appendDetails(%v) = %s, want prefix%s", d, got, want)
-		}
+	want := []outputs.ItemError{{Index: 1, Retryable: false, Reason: `encode event_details: json: invalid number literal "1x"`}}
+	if diff := cmp.Diff(want, be.Items); diff != "" {
+		t.Errorf("BatchError items (-want +got):\n%s", diff)
 	}
-	for _, d := range []map[string]any{{"n": json.Number("1x")}, {"c": make(chan int)}} {
-		if _, err := appendDetails(nil, d); err == nil {
-			t.Errorf("appendDetails(%v) succeeded, want an error", d)
+	for _, i := range []int{0, 2, 3} {
+		wantText, err := event.MarshalDetails(evs[i].Details)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := event.MarshalDetails(d); err == nil {
-			t.Errorf("MarshalDetails(%v) succeeded, want an error", d)
+		var got string
+		if err := s.w.QueryRowContext(t.Context(), "SELECT event_details FROM events WHERE event_id = ?", evs[i].ID).Scan(&got); err != nil {
+			t.Fatalf("event %d: %v", evs[i].ID, err)
+		}
+		if got != string(wantText) {
+			t.Errorf("event %d: event_details = %s, want %s", evs[i].ID, got, wantText)
 		}
 	}
 }

@@ -360,7 +360,7 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 		}
 		var err error
 		n := len(buf)
-		if buf, err = appendDetails(buf, e.Details); err != nil {
+		if buf, err = event.AppendDetails(buf, e.Details); err != nil {
 			buf = buf[:n]
 			bad = append(bad, outputs.ItemError{Index: i, Reason: err.Error()})
 			continue
