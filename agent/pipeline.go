@@ -59,7 +59,18 @@ type pipeline struct {
 // left in the queue stay there for the next generation.
 func (p *pipeline) process(stop <-chan struct{}, lines <-chan []tailer.Line, out chan<- *batch) {
 	defer close(out)
-	b := &batch{}
+	// Each batch is sized like the one before it, so that a backfill's
+	// full batches are allocated once rather than grown by doubling.
+	newBatch := func(events, lines int) *batch {
+		n := max(16, events)
+		lines = max(16, lines)
+		return &batch{
+			events: make([]event.Event, 0, n),
+			raws:   make([][]byte, 0, n),
+			acks:   make([]ack, 0, lines),
+		}
+	}
+	b := newBatch(0, 0)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -73,8 +84,9 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan []tailer.Line, out
 		if b.empty() {
 			return
 		}
+		events, lines := len(b.events), len(b.acks)
 		out <- b
-		b = &batch{}
+		b = newBatch(events, lines)
 		timer.Stop()
 	}
 	full := func() bool {
@@ -297,9 +309,12 @@ func (p *pipeline) writeAll(ctx context.Context, o outputs.Output, name string, 
 	bo.MaxElapsedTime = 0
 	attempt := 0
 	for len(pending) > 0 {
-		sub := make([]event.Event, len(pending))
-		for j, i := range pending {
-			sub[j] = b.events[i]
+		sub := b.events // the usual case: every event, first attempt
+		if len(pending) < len(b.events) {
+			sub = make([]event.Event, len(pending))
+			for j, i := range pending {
+				sub[j] = b.events[i]
+			}
 		}
 		start := time.Now()
 		err := o.Write(ctx, sub)
