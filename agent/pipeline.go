@@ -143,6 +143,7 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan []tailer.Line, out
 type chunkState struct {
 	in      *config.Input // nil: the input is gone (a reload removed it)
 	decode  func([]byte) (parsers.Record, error)
+	release func(parsers.Record, map[string]any) // nil: the decoder reuses nothing
 	name    string
 	read    int64
 	skipped int64
@@ -157,6 +158,9 @@ func (p *pipeline) chunkOf(input string) *chunkState {
 		// here writes to them: records may alias them.
 		if od, ok := c.in.Decoder.(parsers.OwnedDecoder); ok {
 			c.decode = od.DecodeOwned
+		}
+		if r, ok := c.in.Decoder.(parsers.Releaser); ok {
+			c.release = r.Release
 		}
 	}
 	return c
@@ -204,6 +208,9 @@ func (p *pipeline) handle(b *batch, c *chunkState, l tailer.Line) {
 	}
 	e, err := in.Mapping.Map(rec, l.Text, l.Source)
 	if err != nil {
+		if c.release != nil {
+			c.release(rec, nil)
+		}
 		if errors.Is(err, parsers.ErrSkip) {
 			skip()
 			return
@@ -211,7 +218,13 @@ func (p *pipeline) handle(b *batch, c *chunkState, l tailer.Line) {
 		p.deadLetter(l.Source, l.Text, reasonMapping, "mapping: "+err.Error())
 		return
 	}
-	if err := p.cfg.Schemas.Apply(&e); err != nil {
+	err = p.cfg.Schemas.Apply(&e)
+	if c.release != nil {
+		// Only the event's details (which may share maps with the record,
+		// and which Apply may have replaced) outlive the record.
+		c.release(rec, e.Details)
+	}
+	if err != nil {
 		p.deadLetter(l.Source, l.Text, reasonSchema, "schema: "+err.Error())
 		return
 	}

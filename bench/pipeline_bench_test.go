@@ -63,20 +63,27 @@ func loadConfig(tb testing.TB) *config.Config {
 
 // process runs one line through decode, map and schema as the agent's
 // pipeline does. It returns ok=false for skipped lines.
+// Like the pipeline, it decodes the line in place (parsers.OwnedDecoder:
+// lines are never written to) and hands the record back for reuse
+// (parsers.Releaser) once the event is built.
 func process(cfg *config.Config, line []byte, off int64) (event.Event, bool, error) {
 	in := &cfg.Inputs[0]
-	rec, err := in.Decoder.Decode(line)
+	rec, err := in.Decoder.(parsers.OwnedDecoder).DecodeOwned(line)
 	if err != nil {
 		return event.Event{}, false, err
 	}
+	release := in.Decoder.(parsers.Releaser).Release
 	e, err := in.Mapping.Map(rec, line, event.Position{Input: in.Name, Path: "platform.log", Offset: off})
-	if errors.Is(err, parsers.ErrSkip) {
-		return event.Event{}, false, nil
-	}
 	if err != nil {
+		release(rec, nil)
+		if errors.Is(err, parsers.ErrSkip) {
+			return event.Event{}, false, nil
+		}
 		return event.Event{}, false, err
 	}
-	if err := cfg.Schemas.Apply(&e); err != nil {
+	err = cfg.Schemas.Apply(&e)
+	release(rec, e.Details)
+	if err != nil {
 		return event.Event{}, false, err
 	}
 	return e, true, nil

@@ -42,3 +42,12 @@ type Projector interface {
 type OwnedDecoder interface {
 	DecodeOwned(line []byte) (Record, error)
 }
+
+// Releaser is implemented by decoders that reuse the memory of records the
+// caller is done with. Release hands rec (returned by this decoder) back;
+// the maps reachable from keep (the event's details, which may share maps
+// with rec) stay the caller's, everything else of rec must not be used
+// again. The agent calls it after each line's event is built.
+type Releaser interface {
+	Release(rec Record, keep map[string]any)
+}
