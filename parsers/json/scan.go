@@ -128,7 +128,7 @@ func (s *scanner) object() (map[string]any, error) {
 		return nil, s.errf("nesting deeper than %d", maxDepth)
 	}
 	s.i++ // '{'
-	m := make(map[string]any)
+	m := newMap()
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
