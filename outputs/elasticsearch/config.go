@@ -50,14 +50,16 @@ type Config struct {
 	// Default: the value of index_prefix.
 	Alias string `hcl:"alias,optional"`
 	// FlushEvents is the most events in one bulk request; a larger batch is
-	// split. Default 1000.
+	// split. Default 1000. A batch is split below it too, into concurrency
+	// requests of about equal size (at least 100 events each).
 	FlushEvents int `hcl:"flush_events,optional"`
 	// FlushBytes is the most bytes of one bulk request body; a larger batch
 	// is split (one event larger than this is still sent, alone). Default
 	// 5000000.
 	FlushBytes int `hcl:"flush_bytes,optional"`
 	// Concurrency is how many bulk requests of one batch are in flight at
-	// once. Default 2.
+	// once, and how many requests a batch is split into at least (parts of
+	// at least 100 events). Default 2.
 	Concurrency int `hcl:"concurrency,optional"`
 	// RequestTimeout bounds each HTTP request, as a duration. Default "30s".
 	RequestTimeout string `hcl:"request_timeout,optional"`

@@ -42,8 +42,12 @@
 // # Writing
 //
 // [Output.Write] makes one attempt: retries with backoff are the caller's.
-// A batch is split into bulk requests of at most flush_events actions and
-// flush_bytes bytes, at most concurrency in flight. Each event is a create
+// A batch is split into concurrency bulk requests of about equal size (of
+// at least 100 events each), and into more when a part would exceed
+// flush_events actions or flush_bytes bytes; at most concurrency are in
+// flight, so that the server works on several at once. Requests ask for
+// filter_path=errors,error,items.*.status,items.*.error: Elasticsearch then
+// answers only what the classification reads. Each event is a create
 // action with _id = event_id (already stable per source line), so a
 // re-sent event is never stored twice. Items are classified:
 //

@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -197,5 +198,47 @@ func BenchmarkEncodeBatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		encodeBatch("audit-logs", evs, 1000, 5_000_000)
+	}
+}
+
+// zincBulkAnswer is a successful bulk answer of n items as ZincSearch
+// writes it (Elasticsearch's is alike, with "create" and status 201).
+func zincBulkAnswer(n int) []byte {
+	b := []byte(`{"took":0,"errors":false,"items":[`)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"index":{"_index":"audit-logs-2026.11","_type":"_doc","_id":"%d","_version":1,"result":"created","status":200,"_shards":{"total":1,"successful":1,"failed":0},"_seq_no":%d,"_primary_term":1}}`, 4334897893530153844+i, 1000000+i)
+	}
+	return append(b, "]}"...)
+}
+
+func BenchmarkClassify(b *testing.B) {
+	body := zincBulkAnswer(1000)
+	items := make([]int, 1000)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := classify(body, items); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestSplitEvents(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ n, flush, conc, want int }{
+		{1000, 1000, 2, 500},  // the agent's default batch: two requests in flight
+		{1001, 1000, 2, 501},  // about equal halves
+		{5000, 1000, 2, 1000}, // flush_events still bounds each request
+		{150, 1000, 2, 100},   // parts of at least 100 events
+		{10, 1000, 2, 100},    // a small batch stays one request
+		{10, 5, 2, 5},         // ... unless flush_events is smaller
+		{1000, 1000, 1, 1000}, // concurrency 1: no split
+	} {
+		if got := splitEvents(tt.n, tt.flush, tt.conc); got != tt.want {
+			t.Errorf("splitEvents(%d, %d, %d) = %d, want %d", tt.n, tt.flush, tt.conc, got, tt.want)
+		}
 	}
 }

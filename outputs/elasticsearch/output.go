@@ -227,7 +227,7 @@ func do(ctx context.Context, c *es.Client, timeout time.Duration, method, path s
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
-		if strings.HasSuffix(path, "/_bulk") {
+		if strings.HasPrefix(path, "/_bulk") {
 			req.Header.Set("Content-Type", "application/x-ndjson")
 		}
 	}
