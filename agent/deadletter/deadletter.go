@@ -61,6 +61,7 @@ type Writer struct {
 	size  int64
 	count int64
 	seen  map[int64]struct{} // keys of the lines in the current file
+	dirty bool               // written to since the last sync: Sync has work to do
 }
 
 // Open opens (creating it and its directory if needed) the dead-letter file at
@@ -127,9 +128,11 @@ func (w *Writer) Write(r Record) error {
 	}
 	if w.maxBytes > 0 && w.size > 0 && w.size+int64(len(b)) > w.maxBytes {
 		if err := w.rotate(); err != nil {
+			w.dirty = true // Sync must fail too: this record is not written
 			return err
 		}
 	}
+	w.dirty = true // even if the write fails: Sync must report it
 	if _, err := w.w.Write(b); err != nil {
 		return fmt.Errorf("write dead-letter file %q: %w", w.path, err)
 	}
@@ -169,7 +172,9 @@ func (w *Writer) rotate() error {
 	return w.open()
 }
 
-// Sync flushes buffered records and fsyncs the file.
+// Sync flushes buffered records and fsyncs the file. It does nothing when
+// no record was written since the last successful Sync; after a failed
+// Write it fails too, until a sync succeeds.
 func (w *Writer) Sync() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -177,12 +182,16 @@ func (w *Writer) Sync() error {
 }
 
 func (w *Writer) syncLocked() error {
+	if !w.dirty {
+		return nil // nothing written since the last sync: no fsync per batch
+	}
 	if err := w.w.Flush(); err != nil {
 		return fmt.Errorf("flush dead-letter file %q: %w", w.path, err)
 	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("sync dead-letter file %q: %w", w.path, err)
 	}
+	w.dirty = false
 	return nil
 }
 

@@ -139,3 +139,37 @@ func TestReadFile_Missing(t *testing.T) {
 		t.Errorf("ReadFile(missing) = %v, %v; want nothing, no error", recs, err)
 	}
 }
+
+// TestWriter_SyncOnlyWhenWritten checks that Sync has nothing to do without
+// new records (the pipeline calls it after every batch), and that once a
+// record cannot be made durable every Sync fails, so that the agent stops
+// acknowledging offsets.
+func TestWriter_SyncOnlyWhenWritten(t *testing.T) {
+	t.Parallel()
+	w, err := Open(filepath.Join(t.TempDir(), "deadletter.ndjson"), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(NewRecord(src(0), []byte("x"), "parse", now)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// Take the file away behind the writer's back: a Sync with nothing
+	// new must not touch it.
+	if err := w.f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatalf("Sync with nothing written: %v", err)
+	}
+	if err := w.Write(NewRecord(src(11), []byte("y"), "parse", now)); err != nil {
+		t.Fatal(err) // buffered: the failure shows at Sync
+	}
+	for i := range 2 {
+		if err := w.Sync(); err == nil {
+			t.Fatalf("Sync %d after a record that cannot be written: nil error", i+1)
+		}
+	}
+}
