@@ -198,21 +198,28 @@ check_count "auditship sqlite" "$(python3 -c 'import sqlite3,sys; print(sqlite3.
 if [[ -z "${SKIP_ES:-}" ]]; then
 	log "Elasticsearch leg: test server on 127.0.0.1:$ES_PORT"
 	make -s testserver-build >&2
-	TESTSERVER_PORT="$ES_PORT" TESTSERVER_FRESH=1 bash scripts/testserver/start.sh >&2
-	trap 'TESTSERVER_PORT="$ES_PORT" bash scripts/testserver/stop.sh >&2 || true' EXIT
 	export ES_PASSWORD="${TESTSERVER_PASSWORD:-auditship-test}"
+	# Each loader gets a freshly started, empty server: ZincSearch goes on
+	# indexing what it acknowledged for minutes after a bulk load, on the
+	# same two cores, which would handicap whichever leg ran second.
+	es_fresh() { TESTSERVER_PORT="$ES_PORT" TESTSERVER_FRESH=1 bash scripts/testserver/start.sh >&2; }
+	es_stop() { TESTSERVER_PORT="$ES_PORT" bash scripts/testserver/stop.sh >&2 || true; }
+	trap es_stop EXIT
 	for round in $(seq 1 "$ROUNDS"); do
+		es_fresh
 		log "esload (round $round)"
 		"$bin/esload" -in "$work/file-ndjson.1/data/events.ndjson" -url "http://127.0.0.1:$ES_PORT/es" \
 			-user admin -index "esload$round-2026.11" | jq -c ". + {leg: \"esload\", round: $round}" >>"$results"
+		es_stop
+		es_fresh
 		run_auditship elasticsearch "output \"elasticsearch\" \"es\" {
   addresses    = [\"http://127.0.0.1:$ES_PORT/es\"]
   username     = \"admin\"
   password_env = \"ES_PASSWORD\"
   index_prefix = \"auditship$round\"
 }"
+		es_stop
 	done
-	TESTSERVER_PORT="$ES_PORT" bash scripts/testserver/stop.sh >&2 || true
 	trap - EXIT
 fi
 
