@@ -249,34 +249,113 @@ func (p *pipeline) deadLetter(src event.Position, line []byte, kind, reason stri
 
 // deliver writes the leftover batches of an earlier generation, then each
 // batch from in, to every output, dead-letters what the outputs reject, and
-// acknowledges the batch's offsets. When ctx ends it stops delivering and
-// drains in without acknowledging anything; it returns the batches it did
-// not deliver, in order.
+// acknowledges the batch's offsets. Up to p.window() batches are written at
+// once (outputs that take concurrent writes; see [outputs.Concurrent]); they
+// are acknowledged strictly in order, each as soon as it and every batch
+// before it are written. When ctx ends it stops delivering and drains in
+// without acknowledging anything; it returns the batches it did not
+// acknowledge, in order (writing them again is idempotent).
 func (p *pipeline) deliver(ctx context.Context, leftover []*batch, in <-chan *batch) []*batch {
-	var undelivered []*batch
-	one := func(b *batch) {
-		if ctx.Err() != nil || !p.deliverBatch(ctx, b) {
+	window := p.window()
+	type flight struct {
+		b        *batch
+		rejected map[int]string // by event index; filled by the writer
+		written  chan bool      // capacity 1: the writer's outcome
+	}
+	var (
+		queue       []*flight // in order; queue[0] is acknowledged first
+		undelivered []*batch
+		failed      bool // a write ended with ctx: acknowledge nothing more
+	)
+	finish := func(f *flight, ok bool) {
+		queue = queue[1:]
+		if failed || !ok {
+			failed = true
+			undelivered = append(undelivered, f.b)
+			return
+		}
+		p.acknowledge(f.b, f.rejected)
+	}
+	start := func(b *batch) {
+		if failed || ctx.Err() != nil {
+			for len(queue) > 0 { // keep the order of what is returned
+				finish(queue[0], <-queue[0].written)
+			}
+			failed = true
 			undelivered = append(undelivered, b)
+			return
+		}
+		f := &flight{b: b, rejected: map[int]string{}, written: make(chan bool, 1)}
+		queue = append(queue, f)
+		if window == 1 {
+			f.written <- p.writeOutputs(ctx, b, f.rejected)
+			finish(f, <-f.written)
+			return
+		}
+		go func() { f.written <- p.writeOutputs(ctx, b, f.rejected) }()
+	}
+	// room acknowledges heads until fewer than window batches are in flight.
+	room := func() {
+		for len(queue) >= window {
+			finish(queue[0], <-queue[0].written)
 		}
 	}
 	for _, b := range leftover {
-		one(b)
+		room()
+		start(b)
 	}
-	for b := range in {
-		one(b)
+	for open := true; open; {
+		room()
+		var head chan bool // nil while nothing is in flight: never ready
+		if len(queue) > 0 {
+			head = queue[0].written
+		}
+		select {
+		case b, ok := <-in:
+			if open = ok; ok {
+				start(b)
+			}
+		case ok := <-head:
+			finish(queue[0], ok)
+		}
+	}
+	for len(queue) > 0 {
+		finish(queue[0], <-queue[0].written)
 	}
 	return undelivered
 }
 
-// deliverBatch writes b to every output and acknowledges it; it reports
-// false when ctx ended first.
-func (p *pipeline) deliverBatch(ctx context.Context, b *batch) bool {
-	rejected := map[int]string{}
+// window is how many batches deliver writes at once: the least that any
+// output takes (1 unless every output implements [outputs.Concurrent]).
+func (p *pipeline) window() int {
+	w := 0
+	for _, o := range p.outs {
+		c, ok := o.(outputs.Concurrent)
+		if !ok {
+			return 1
+		}
+		n := max(1, c.MaxInflightBatches())
+		if w == 0 || n < w {
+			w = n
+		}
+	}
+	return max(1, w)
+}
+
+// writeOutputs writes b to every output, recording what they reject for
+// good in rejected; it reports false when ctx ended first.
+func (p *pipeline) writeOutputs(ctx context.Context, b *batch, rejected map[int]string) bool {
 	for i, o := range p.outs {
 		if err := p.writeAll(ctx, o, p.cfg.Outputs[i].Name, b, rejected); err != nil {
 			return false
 		}
 	}
+	return true
+}
+
+// acknowledge dead-letters what the outputs rejected of the written batch b
+// and acknowledges its offsets and waiters.
+func (p *pipeline) acknowledge(b *batch, rejected map[int]string) {
 	defer p.a.m.untrack(b)
 	for i, reason := range rejected {
 		p.deadLetter(b.events[i].Source, b.raws[i], reasonOutput, "output: "+reason)
@@ -289,7 +368,7 @@ func (p *pipeline) deliverBatch(ctx context.Context, b *batch) bool {
 		p.log.Error("dead-letter file cannot be written; offsets are no longer acknowledged until restart", "error", err)
 	}
 	if p.stalled {
-		return true
+		return
 	}
 	p.a.stats.Shipped.Add(int64(len(b.events) - len(rejected)))
 	for _, a := range b.acks {
@@ -302,7 +381,6 @@ func (p *pipeline) deliverBatch(ctx context.Context, b *batch) bool {
 			w.done <- nil
 		}
 	}
-	return true
 }
 
 // writeAll writes b.events to o until every event is accepted or rejected for

@@ -93,4 +93,20 @@ ge("ES bulk-acknowledged rate vs bare BulkIndexer", es and e and (audit/es["wall
 rss = [r["max_rss_kib"]/1024 for r in (fn, sq) if r]
 le("peak RSS, 1M-line backfill (max of file and store legs)", max(rss) if rss else None, 48, " MiB")
 le("follow-mode write-to-queryable p99", f and f["p99_ms"]/1000, 2, " s")
+# The 5 CPU-s target is "i.e. at least 2x more efficient than syslog-ng doing
+# the same JSON work, and 5x Filebeat": peers as ratios, same round.
+def peer_ratio(peer):
+    r = best(peer)
+    a = r and same_round("file-ndjson", r.get("round"))
+    return r["cpu_s"] / a["cpu_s"] if a else None
+ge("syslog-ng CPU ÷ auditship file-output CPU (same round)", peer_ratio("syslog-ng"), 2, "x")
+ge("Filebeat CPU ÷ auditship file-output CPU (same round)", peer_ratio("filebeat"), 5, "x")
+sn = best("syslog-ng")
+if sn and fn and sq:
+    # The issue sized its absolute targets on a machine where syslog-ng
+    # took 10.3 CPU-s per 1M lines; scale by this machine's syslog-ng.
+    k = 10.3 / (sn["cpu_s"] * M / lines)
+    p("")
+    p(f"scaled to the issue's machine (syslog-ng 10.3 CPU-s there, {sn['cpu_s']*M/lines:.1f} here: factor {k:.2f}): "
+      f"file output {fn['cpu_s']*M/lines*k:.1f} CPU-s per 1M lines (target 5), embedded store {sq['cpu_s']*M/lines*k:.1f} (target 8)")
 print("\n".join(out))

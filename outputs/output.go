@@ -16,11 +16,23 @@ import (
 // *[BatchError] lists the items that failed and whether each may be retried;
 // items it does not list were accepted. Any other error means nothing in the
 // batch counts as written and the whole batch may be retried. Write is never
-// called concurrently and must not keep batch after it returns.
+// called concurrently (unless the output implements [Concurrent]) and must
+// not keep batch after it returns.
 type Output interface {
 	Write(ctx context.Context, batch []event.Event) error
 	// Close flushes and releases resources; it returns ctx.Err() if ctx ends first.
 	Close(ctx context.Context) error
+}
+
+// Concurrent is implemented by outputs whose Write may be called for up to
+// MaxInflightBatches consecutive batches at once, to keep a remote store busy
+// while earlier batches are acknowledged (Elasticsearch's bulk API serves
+// several requests at a time). The agent still acknowledges offsets strictly
+// in batch order, so a batch written after one that fails is written again
+// after a restart; writes are idempotent on event_id, so that stores nothing
+// twice.
+type Concurrent interface {
+	MaxInflightBatches() int
 }
 
 // Opener is implemented by outputs that do I/O before the first Write:

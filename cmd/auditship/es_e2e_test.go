@@ -16,6 +16,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/auditship/auditship/agent/deadletter"
+	"github.com/auditship/auditship/agent/registry"
 	"github.com/auditship/auditship/internal/testes"
 )
 
@@ -516,4 +517,69 @@ func TestElasticsearch_KillBetweenSendAndAck(t *testing.T) {
 			w.check(addr)
 		})
 	}
+}
+
+// TestElasticsearch_TwoBatchesInFlight checks the delivery window of the
+// Elasticsearch output (outputs.Concurrent): with the answer to one bulk
+// withheld, the next batch is still sent, but no offset is acknowledged past
+// the batch whose answer is missing; once it comes, everything is
+// acknowledged and each event is stored once.
+func TestElasticsearch_TwoBatchesInFlight(t *testing.T) {
+	t.Parallel()
+	p, dir, cfg, addr, w := proxiedAgent(t)
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := strings.Replace(string(src), "batch_events   = 50", "batch_events   = 5", 1)
+	if small == string(src) {
+		t.Fatal("testConfig no longer sets batch_events = 50")
+	}
+	if err := os.WriteFile(cfg, []byte(small), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "logs", "a.log")
+	fi, err := os.Stat(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := func() int64 {
+		reg, err := registry.Open(filepath.Join(dir, "data", "registry.json"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range reg.Entries() {
+			if filepath.Base(e.Path) == "a.log" {
+				return e.Offset
+			}
+		}
+		return 0
+	}
+
+	forwarded := p.HoldNextBulk()
+	a := startAgent(t, cfg, addr)
+	bodies := waitBulks(t, p, 2) // the second batch goes out while the first waits
+	select {
+	case <-forwarded:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the held bulk never reached the server\n%s", a.stderr.String())
+	}
+	// The registry is flushed every 100 ms: give the agent time to (wrongly)
+	// acknowledge the answered batch past the held one.
+	time.Sleep(time.Second)
+	heldFirst := bytes.Contains(bodies[0], []byte(`"seq":1}`))
+	switch off := offset(); {
+	case heldFirst && off != 0:
+		t.Fatalf("offset %d acknowledged while the first batch's answer is withheld", off)
+	case off >= fi.Size():
+		t.Fatalf("offset %d (the whole file) acknowledged while a batch's answer is withheld", off)
+	}
+	p.ReleaseHeld()
+	w.check(addr)
+	testes.Poll(t, 10*time.Second, func() error {
+		if off := offset(); off != fi.Size() {
+			return fmt.Errorf("offset %d, want %d once every batch is answered", off, fi.Size())
+		}
+		return nil
+	})
 }

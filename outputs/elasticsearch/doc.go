@@ -45,7 +45,11 @@
 // A batch is split into concurrency bulk requests of about equal size (of
 // at least 100 events each), and into more when a part would exceed
 // flush_events actions or flush_bytes bytes; at most concurrency are in
-// flight, so that the server works on several at once. Requests ask for
+// flight, so that the server works on several at once. The output is
+// [outputs.Concurrent] with two batches: the agent writes the next batch
+// while the previous one is still being answered, so the server never
+// waits for the agent between batches (offsets are still acknowledged in
+// batch order). Requests ask for
 // filter_path=errors,error,items.*.status,items.*.error: Elasticsearch then
 // answers only what the classification reads. Each event is a create
 // action with _id = event_id (already stable per source line), so a

@@ -107,6 +107,12 @@ func Setup(ctx context.Context, c Config, log *slog.Logger) error {
 	return o.Close(ctx)
 }
 
+var _ outputs.Concurrent = (*Output)(nil)
+
+// MaxInflightBatches implements [outputs.Concurrent]: Write is safe for
+// concurrent use, and the agent may write two consecutive batches at once.
+func (o *Output) MaxInflightBatches() int { return 2 }
+
 // Close releases idle connections. Write is synchronous, so there is
 // nothing to flush; Close returns ctx.Err() if ctx has already ended.
 func (o *Output) Close(ctx context.Context) error {
