@@ -175,7 +175,7 @@ func FuzzCensor(f *testing.F) {
 
 // applyRef is Catalog.Apply as first written: check, redact the sensitive
 // paths, then scan the whole map for secrets.
-func applyRef(c *Catalog, e *event.Event) (error, int) {
+func applyRef(c *Catalog, e *event.Event) (int, error) {
 	s := c.byType[nameType{e.Name, e.Type}]
 	if s == nil {
 		s = c.byName[e.Name]
@@ -199,7 +199,7 @@ func applyRef(c *Catalog, e *event.Event) (error, int) {
 	if c.detect && e.Details != nil {
 		hits = scrubMap(e.Details)
 	}
-	return verr, hits
+	return hits, verr
 }
 
 // TestApply_MatchesReference applies the catalog to the benchmark events,
@@ -236,7 +236,7 @@ func TestApply_MatchesReference(t *testing.T) {
 			before := c.Redacted()
 			gerr := c.Apply(&got)
 			ghits := c.Redacted() - before
-			werr, whits := applyRef(c, &want)
+			whits, werr := applyRef(c, &want)
 			if fmt.Sprint(gerr) != fmt.Sprint(werr) || ghits != int64(whits) {
 				t.Errorf("event %d plant %d: Apply = %v, %d hits; reference %v, %d hits", i, j, gerr, ghits, werr, whits)
 			}
