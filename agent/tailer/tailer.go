@@ -160,6 +160,7 @@ type file struct {
 	key       fileKey
 	id        string // registry FileID of the current content
 	path      string
+	regPath   string   // the path the registry records: one the globs match, also after rotation (see openRotated)
 	f         *os.File // nil while closed
 	pos       int64    // next byte to read
 	lineStart int64    // offset of the first byte of pending
@@ -408,7 +409,7 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 			if st.path != fd.path {
 				t.log.Info("file renamed", "path", fd.path, "old_path", st.path, "file_id", st.id)
 			}
-			st.path, st.gone = fd.path, false
+			st.path, st.regPath, st.gone = fd.path, fd.path, false
 			t.reg.Touch(st.id, st.path)
 			if st.f == nil && !st.done && (fd.size != st.size || !fd.mtime.Equal(st.mtime)) {
 				switch {
@@ -553,7 +554,12 @@ func (t *Tailer) openRotated(e registry.Entry, k fileKey) bool {
 	t.files[k] = st
 	t.open++
 	t.nOpen.Store(int64(t.open))
-	t.reg.Touch(st.id, p)
+	// The registry keeps the path the globs match, not the rotated name:
+	// should the agent stop before this file is read to its end, the next
+	// start searches for it again from there (findRotated only looks at
+	// paths this input owns).
+	st.regPath = e.Path
+	t.reg.Touch(st.id, e.Path)
 	t.log.Info("rotated file found", "path", p, "old_path", e.Path, "file_id", st.id, "offset", st.pos)
 	return true
 }
@@ -683,7 +689,7 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 		t.log.Warn("read file", "path", path, "error", err)
 		return false
 	}
-	st := &file{key: k, path: path, f: f, lastData: time.Now(), size: fi.Size(), mtime: fi.ModTime()}
+	st := &file{key: k, path: path, regPath: path, f: f, lastData: time.Now(), size: fi.Size(), mtime: fi.ModTime()}
 	t.open++
 	t.nOpen.Store(int64(t.open))
 	e, known := t.reg.Find(k.dev, k.ino)
@@ -769,7 +775,11 @@ func (t *Tailer) truncated(st *file, hb []byte) {
 	st.id = registry.NewFileID(st.key.dev, st.key.ino)
 	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin = 0, 0, st.pending[:0], false, false
 	st.fp, st.fpLen = hash(hb), len(hb)
-	t.reg.Put(registry.Entry{FileID: st.id, Path: st.path, Device: st.key.dev, Inode: st.key.ino,
+	regPath := st.regPath
+	if regPath == "" {
+		regPath = st.path
+	}
+	t.reg.Put(registry.Entry{FileID: st.id, Path: regPath, Device: st.key.dev, Inode: st.key.ino,
 		Fingerprint: st.fp, FingerprintLen: st.fpLen})
 	t.log.Info("file truncated", "path", st.path, "file_id", st.id, "old_file_id", old)
 }
