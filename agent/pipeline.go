@@ -287,9 +287,8 @@ func (p *pipeline) deliver(ctx context.Context, leftover []*batch, in <-chan *ba
 		}
 		f := &flight{b: b, rejected: map[int]string{}, written: make(chan bool, 1)}
 		queue = append(queue, f)
-		if window == 1 {
-			f.written <- p.writeOutputs(ctx, b, f.rejected)
-			finish(f, <-f.written)
+		if window == 1 { // one at a time: no goroutine
+			finish(f, p.writeOutputs(ctx, b, f.rejected))
 			return
 		}
 		go func() { f.written <- p.writeOutputs(ctx, b, f.rejected) }()
