@@ -27,8 +27,9 @@ type harness struct {
 	regPath string
 	cfg     Config
 	reg     *registry.Registry
-	ackIf   func(Line) bool // nil: ack everything
-	tl      *Tailer         // the running tailer, set by start
+	ackIf   func(Line) bool   // nil: ack everything
+	hook    func(os.FileInfo) // nil, or the Tailer's statHook
+	tl      *Tailer           // the running tailer, set by start
 
 	mu    sync.Mutex
 	lines []Line
@@ -65,6 +66,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	tl.statHook = h.hook
 	h.tl = tl
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan []Line)

@@ -27,7 +27,7 @@ func TestTailer_Random(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("actions: %s", strings.Join(actions, "; "))
-			t.Logf("replay with: go test -run TestTailer_Random -seed=%d ./agent/tailer", seed)
+			t.Logf("replay with: go test -run TestTailer_Random ./agent/tailer -args -seed=%d", seed)
 		}
 	})
 	rng := rand.New(rand.NewPCG(seed, seed>>1))

@@ -133,7 +133,8 @@ type Tailer struct {
 	reg   *registry.Registry
 	log   *slog.Logger
 
-	noWatch bool // tests under testing/synctest cannot block in epoll
+	noWatch  bool              // tests under testing/synctest cannot block in epoll
+	statHook func(os.FileInfo) // tests: called after an open file was stat'ed at its end, before the result is used
 
 	files   map[fileKey]*file
 	open    int
@@ -170,6 +171,7 @@ type file struct {
 	hasOrigin bool
 	fp        string // fingerprint of the first fpLen bytes
 	fpLen     int
+	head      []byte    // the first fpLen bytes while fpLen < FingerprintBytes, to extend fp as reading passes them; nil once full
 	lastData  time.Time // when data was last read (or the file opened)
 	size      int64     // size at the last stat
 	mtime     time.Time // mtime at the last stat
@@ -543,7 +545,7 @@ func (t *Tailer) openRotated(e registry.Entry, k fileKey) bool {
 	st := t.files[k]
 	if st == nil || st.id != e.FileID {
 		st = &file{key: k, id: e.FileID, pos: e.Offset, lineStart: e.Offset, origin: e.Origin,
-			hasOrigin: e.HasOrigin, fp: e.Fingerprint, fpLen: e.FingerprintLen}
+			hasOrigin: e.HasOrigin, fp: e.Fingerprint, fpLen: e.FingerprintLen, head: t.keepHead(hb)}
 	}
 	if fi.Size() <= st.pos {
 		f.Close()
@@ -697,6 +699,7 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 	case known && e.FingerprintLen >= 0 && e.FingerprintLen <= len(hb) && hash(hb[:e.FingerprintLen]) == e.Fingerprint && e.Offset <= fi.Size():
 		st.id, st.pos, st.origin, st.hasOrigin = e.FileID, e.Offset, e.Origin, e.HasOrigin
 		st.fp, st.fpLen = e.Fingerprint, e.FingerprintLen
+		st.head = t.keepHead(hb[:e.FingerprintLen])
 		t.extendFingerprint(st, hb)
 		t.reg.Touch(st.id, path)
 		t.log.Info("file opened", "path", path, "file_id", st.id, "offset", st.pos)
@@ -710,7 +713,7 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 		}
 		st.id = registry.NewFileID(k.dev, k.ino)
 		st.pos = off
-		st.fp, st.fpLen = hash(hb), len(hb)
+		st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 		t.reg.Put(registry.Entry{FileID: st.id, Path: path, Device: k.dev, Inode: k.ino,
 			Fingerprint: st.fp, FingerprintLen: st.fpLen, Offset: off})
 		t.log.Info("file opened", "path", path, "file_id", st.id, "offset", off)
@@ -763,9 +766,32 @@ func (t *Tailer) reopen(st *file) bool {
 func (t *Tailer) extendFingerprint(st *file, hb []byte) {
 	if len(hb) > st.fpLen && st.fpLen < t.cfg.FingerprintBytes {
 		hb = hb[:min(len(hb), t.cfg.FingerprintBytes)]
-		st.fp, st.fpLen = hash(hb), len(hb)
+		st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 		t.reg.SetFingerprint(st.id, st.fp, st.fpLen)
 	}
+}
+
+// keepHead returns the fingerprinted bytes b to keep in file.head: a copy
+// while the fingerprint can still grow, nil once it is full.
+func (t *Tailer) keepHead(b []byte) []byte {
+	if len(b) >= t.cfg.FingerprintBytes {
+		return nil
+	}
+	return bytes.Clone(b)
+}
+
+// readPastFingerprint extends a short fingerprint with the bytes b just read
+// at offset start, when they continue the fingerprinted bytes. Without it a
+// file that was empty or short at the last stat and grew before the read
+// would be read past its fingerprint, which would then cover too few bytes to
+// notice a later truncation followed by a rewrite beyond the read offset.
+func (t *Tailer) readPastFingerprint(st *file, start int64, b []byte) {
+	n := int64(st.fpLen)
+	if n >= int64(t.cfg.FingerprintBytes) || start > n || start+int64(len(b)) <= n || len(st.head) != st.fpLen {
+		return
+	}
+	more := b[n-start : min(int64(len(b)), int64(t.cfg.FingerprintBytes)-start)]
+	t.extendFingerprint(st, append(st.head[:st.fpLen:st.fpLen], more...))
 }
 
 // truncated starts a file over after its content was replaced: a new FileID
@@ -774,7 +800,7 @@ func (t *Tailer) truncated(st *file, hb []byte) {
 	old := st.id
 	st.id = registry.NewFileID(st.key.dev, st.key.ino)
 	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin = 0, 0, st.pending[:0], false, false
-	st.fp, st.fpLen = hash(hb), len(hb)
+	st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 	regPath := st.regPath
 	if regPath == "" {
 		regPath = st.path
@@ -814,6 +840,9 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 			delete(t.files, st.key)
 			return false, nil
 		}
+		if t.statHook != nil {
+			t.statHook(fi)
+		}
 		changed := !fi.ModTime().Equal(st.mtime)
 		st.size, st.mtime = fi.Size(), fi.ModTime()
 		switch {
@@ -850,6 +879,7 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 			start := st.pos
 			st.pos += int64(n)
 			budget -= n
+			t.readPastFingerprint(st, start, t.buf[:n])
 			if err := t.consume(ctx, st, start, t.buf[:n], out); err != nil {
 				return true, err
 			}

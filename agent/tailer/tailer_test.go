@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -143,6 +144,44 @@ func TestTailer_TruncateThenLongerRewrite(t *testing.T) {
 	// drops below the offset as seen by a poll, only the fingerprint tells.
 	must(t, os.WriteFile(h.path("app.log"), []byte("b1-longer\nb2-longer\n"), 0o600))
 	h.check([]string{"a1", "a2"}, []string{"b1-longer", "b2-longer"})
+}
+
+// TestTailer_GrewBetweenStatAndRead replays, with a hook in the tailer, a race
+// CI hit: a file truncated to empty is written to between the tailer's stat
+// (size 0: a new identity, fingerprint of 0 bytes) and its read, so the read
+// goes past the fingerprinted bytes within the same unchanged mtime tick. The
+// fingerprint must grow with that read; otherwise a second truncation followed
+// by a longer rewrite matches the empty fingerprint and is read from the old
+// offset, losing its first lines.
+func TestTailer_GrewBetweenStatAndRead(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	app := h.path("app.log")
+	write(t, app, "a1\na2\n")
+	var phase atomic.Int32 // 1: write within the stat of the empty file; 2: truncate and rewrite within the next stat
+	second := "c1-a-longer-line\nc2-a-longer-line\nc3\n"
+	h.hook = func(fi os.FileInfo) {
+		switch {
+		case phase.Load() == 1 && fi.Size() == 0:
+			write(t, app, "b1\nb2\n")
+			must(t, os.Chtimes(app, time.Time{}, fi.ModTime())) // the same coarse mtime tick
+			phase.Store(0)
+		case phase.Load() == 2:
+			must(t, os.WriteFile(app, []byte(second), 0o600))
+			must(t, os.Chtimes(app, time.Time{}, fi.ModTime()))
+			phase.Store(0)
+		}
+	}
+	h.start()
+	h.check([]string{"a1", "a2"})
+	phase.Store(1)
+	must(t, os.Truncate(app, 0))
+	h.check([]string{"a1", "a2"}, []string{"b1", "b2"})
+	phase.Store(2)
+	h.check([]string{"a1", "a2"}, []string{"b1", "b2"}, []string{"c1-a-longer-line", "c2-a-longer-line", "c3"})
+	if phase.Load() != 0 {
+		t.Fatal("the hook did not run")
+	}
 }
 
 func TestTailer_TruncationWhileStopped(t *testing.T) {
