@@ -121,8 +121,21 @@ type agentProc struct {
 
 func startAgent(t *testing.T, cfg, addr string) *agentProc {
 	t.Helper()
+	return startAgentEnv(t, cfg, addr)
+}
+
+// startAgentEnv is startAgent with env added to the agent's environment,
+// which is the test's own without GOGC and GOMEMLIMIT.
+func startAgentEnv(t *testing.T, cfg, addr string, env ...string) *agentProc {
+	t.Helper()
 	cmd := exec.Command(binPath, "agent", "--config", cfg, "--log-format", "json", "--log-level", "info")
-	cmd.Env = append(os.Environ(), "AUDITSHIP_SUPERADMIN_KEY="+testKey)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "AUDITSHIP_SUPERADMIN_KEY="+testKey)
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &lockedWriter{w: &stderr}
 	if err := cmd.Start(); err != nil {
@@ -463,4 +476,48 @@ func lineOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// TestAgent_GCPercent checks the collector target the agent runs with, as
+// its own /metrics reports it (runtime/metrics /gc/gogc:percent): 200 by
+// default, GOGC from the environment when set.
+func TestAgent_GCPercent(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"default", nil, "go_gc_gogc_percent 200"},
+		{"GOGC set", []string{"GOGC=75"}, "go_gc_gogc_percent 75"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			metricsAddr := freePort(t)
+			cfg, addr := testConfig(t, dir, fmt.Sprintf("http {\n  listen = %q\n}\n", metricsAddr))
+			p := startAgentEnv(t, cfg, addr, tc.env...)
+			resp, err := http.Get("http://" + metricsAddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			for _, l := range strings.Split(string(body), "\n") {
+				if strings.HasPrefix(l, "go_gc_gogc_percent ") {
+					got = l
+				}
+			}
+			if got != tc.want {
+				t.Errorf("metrics line %q, want %q", got, tc.want)
+			}
+			if err := p.stop(t, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

@@ -32,8 +32,8 @@ func (d *Decoder) Release(rec parsers.Record, keep map[string]any) {
 	// below it, and the walk only has to stop there. Otherwise keep was
 	// built anew (a general expression, or a censored copy) and may share
 	// maps of rec below its top: only then is keep walked as a whole.
-	var buf [16]map[string]any
-	r := releaser{keep: mapPtr(keep), found: keep == nil, maps: buf[:0]}
+	r := releasers.Get().(*releaser)
+	r.keep, r.found = mapPtr(keep), keep == nil
 	r.collect(rec)
 	if !r.found {
 		r.kept = r.kept[:0]
@@ -46,7 +46,14 @@ func (d *Decoder) Release(rec parsers.Record, keep map[string]any) {
 		clear(m)
 		maps.Put(m)
 	}
+	clear(r.maps)
+	r.maps, r.kept, r.keep = r.maps[:0], r.kept[:0], nil
+	releasers.Put(r)
 }
+
+// releasers holds the scratch state of Release, so that a release
+// allocates nothing.
+var releasers = sync.Pool{New: func() any { return &releaser{maps: make([]map[string]any, 0, 16)} }}
 
 type releaser struct {
 	keep  unsafe.Pointer   // keep's own map
