@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/auditship/auditship/agent"
 	"github.com/auditship/auditship/agent/registry"
 	"github.com/auditship/auditship/agent/tailer"
 )
@@ -39,6 +41,8 @@ func BenchmarkBackpressureMemory(b *testing.B) {
 	size := envFloat(b, "AUDITSHIP_BENCH_BYTES", 1e8)
 	batch := int(envFloat(b, "AUDITSHIP_BENCH_BATCH", 10))
 	lineBytes := int(envFloat(b, "AUDITSHIP_BENCH_LINE_BYTES", 1024))
+	defer debug.SetGCPercent(debug.SetGCPercent(100)) // restore after TuneGC
+	agent.TuneGC()                                    // as the auditship binary does
 	for b.Loop() {
 		e := newEnv(b, envOptions{batchEvents: batch})
 		path := e.path("logs/big.log")

@@ -28,6 +28,7 @@ func main() {
 	heapAfter := flag.Duration("heapafter", 5*time.Second, "when to write -heapprofile")
 	memRate := flag.Int("memrate", 0, "runtime.MemProfileRate (bytes per sample; 0: the default 512 KiB)")
 	flag.Parse()
+	agent.TuneGC() // as the auditship binary does
 	if *memRate > 0 {
 		runtime.MemProfileRate = *memRate
 	}

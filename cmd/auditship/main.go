@@ -14,12 +14,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
+
+	"github.com/auditship/auditship/agent"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -38,19 +39,8 @@ func exitf(code int, format string, args ...any) error {
 	return &exitError{code: code, err: fmt.Errorf(format, args...)}
 }
 
-// defaultGCPercent is the garbage collector's GOGC when the environment sets
-// none. The agent's live heap is small (a few MiB: the queue, the batches in
-// flight) and it allocates for every line it decodes, so with Go's default
-// of 100 the collector runs every few thousand lines. 200 halves that: about
-// 15% less CPU on a backfill for about 7 MiB more peak RSS (BENCHMARKS.md).
-// GOGC and GOMEMLIMIT in the environment (for example the systemd unit's
-// Environment=) take precedence, as for any Go program.
-const defaultGCPercent = 200
-
 func main() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(defaultGCPercent)
-	}
+	agent.TuneGC() // GOGC 200 unless the environment sets it; see docs/configuration.md
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
