@@ -42,7 +42,8 @@ func BenchmarkBackpressureMemory(b *testing.B) {
 	batch := int(envFloat(b, "AUDITSHIP_BENCH_BATCH", 10))
 	lineBytes := int(envFloat(b, "AUDITSHIP_BENCH_LINE_BYTES", 1024))
 	defer debug.SetGCPercent(debug.SetGCPercent(100)) // restore after TuneGC
-	agent.TuneGC()                                    // as the auditship binary does
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	agent.TuneGC() // as the auditship binary does
 	for b.Loop() {
 		e := newEnv(b, envOptions{batchEvents: batch})
 		path := e.path("logs/big.log")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -478,18 +479,19 @@ func lineOf(s, sub string) int {
 	return -1
 }
 
-// TestAgent_GCPercent checks the collector target the agent runs with, as
-// its own /metrics reports it (runtime/metrics /gc/gogc:percent): 200 by
-// default, GOGC from the environment when set.
+// TestAgent_GCPercent checks the collector settings the agent runs with, as
+// its own /metrics reports them (runtime/metrics /gc/gogc:percent and
+// /gc/gomemlimit:bytes): GOGC 200 and a 28 MiB soft limit by default, the
+// environment's GOGC and GOMEMLIMIT when set.
 func TestAgent_GCPercent(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		env  []string
-		want string
+		want []string
 	}{
-		{"default", nil, "go_gc_gogc_percent 200"},
-		{"GOGC set", []string{"GOGC=75"}, "go_gc_gogc_percent 75"},
+		{"default", nil, []string{"go_gc_gogc_percent 200", "go_gc_gomemlimit_bytes 2.9360128e+07"}},
+		{"environment", []string{"GOGC=75", "GOMEMLIMIT=1GiB"}, []string{"go_gc_gogc_percent 75", "go_gc_gomemlimit_bytes 1.073741824e+09"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -506,14 +508,14 @@ func TestAgent_GCPercent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got string
+			var got []string
 			for _, l := range strings.Split(string(body), "\n") {
-				if strings.HasPrefix(l, "go_gc_gogc_percent ") {
-					got = l
+				if strings.HasPrefix(l, "go_gc_gogc_percent ") || strings.HasPrefix(l, "go_gc_gomemlimit_bytes ") {
+					got = append(got, l)
 				}
 			}
-			if got != tc.want {
-				t.Errorf("metrics line %q, want %q", got, tc.want)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("metrics lines %q, want %q", got, tc.want)
 			}
 			if err := p.stop(t, syscall.SIGTERM); err != nil {
 				t.Fatal(err)

@@ -40,7 +40,7 @@ func exitf(code int, format string, args ...any) error {
 }
 
 func main() {
-	agent.TuneGC() // GOGC 200 unless the environment sets it; see docs/configuration.md
+	agent.TuneGC() // GOGC 200 and GOMEMLIMIT 28 MiB unless the environment sets them; docs/configuration.md
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
