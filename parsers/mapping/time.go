@@ -82,9 +82,12 @@ func ParseTime(v any, format string, loc *time.Location) (time.Time, error) {
 		if isNumber {
 			return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time", s)
 		}
-		t, err = time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time", describe(s))
+		var ok bool
+		if t, ok = parseUTCFast(s); !ok {
+			t, err = time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time", describe(s))
+			}
 		}
 	case FormatEpochS, FormatEpochMS, FormatEpochUS, FormatEpochNS:
 		t, err = parseEpoch(s, epochDigits[format], isNumber)
@@ -113,6 +116,11 @@ func describeText(s string, isNumber bool) string {
 var errNoZone = errors.New("has no zone; set timezone in the mapping")
 
 func parseAuto(s string, isNumber bool, loc *time.Location) (time.Time, error) {
+	if !isNumber {
+		if t, ok := parseUTCFast(s); ok {
+			return t, nil
+		}
+	}
 	d, err := parseDecimal(s)
 	if errors.Is(err, errOutOfRange) {
 		return time.Time{}, fmt.Errorf("%s is out of range for an epoch time", describeText(s, isNumber))
