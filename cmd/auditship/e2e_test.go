@@ -499,7 +499,16 @@ func TestAgent_GCPercent(t *testing.T) {
 			metricsAddr := freePort(t)
 			cfg, addr := testConfig(t, dir, fmt.Sprintf("http {\n  listen = %q\n}\n", metricsAddr))
 			p := startAgentEnv(t, cfg, addr, tc.env...)
-			resp, err := http.Get("http://" + metricsAddr + "/metrics")
+			// startAgent waited for the query listener; the metrics
+			// listener may come up a moment apart from it.
+			var resp *http.Response
+			var err error
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				if resp, err = http.Get("http://" + metricsAddr + "/metrics"); err == nil || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
