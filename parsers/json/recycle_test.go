@@ -97,3 +97,24 @@ func TestRelease_ReuseDecodesCorrectly(t *testing.T) {
 		}
 	}
 }
+
+// Kept details inside an array, next to maps that are released: only the
+// details' own subtree stays.
+func TestRelease_KeepBetweenSiblings(t *testing.T) {
+	d := mustNew(t, DefaultConfig())
+	rec, err := d.Decode([]byte(`{"a":[{"before":{"x":1}},{"keep":{"n":{"m":{}}},"k2":[{"q":1}]},{"after":{"y":2}}],"z":{"w":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr := rec["a"].([]any)
+	keep := arr[1].(map[string]any)
+	before, after := arr[0].(map[string]any), arr[2].(map[string]any)
+	want := snapshot(keep)
+	d.Release(rec, keep)
+	if diff := cmp.Diff(want, keep); diff != "" {
+		t.Fatalf("kept map changed (-want +got):\n%s", diff)
+	}
+	if len(rec) != 0 || len(before) != 0 || len(after) != 0 {
+		t.Fatalf("maps outside keep not released: %v %v %v", rec, before, after)
+	}
+}
