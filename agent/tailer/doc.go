@@ -50,9 +50,14 @@
 //   - Symlink retarget: the old target is treated like a renamed file, the
 //     new target like a new one.
 //   - Truncation (copytruncate, or "> file"): when the size drops below the
-//     read offset, or the first bytes no longer match the fingerprint (a
+//     read offset, or the first bytes no longer match the fingerprint, or the
+//     32 bytes before the read offset are no longer those read there (a
 //     truncation followed by a rewrite to the same or a larger size), the
-//     file gets a new FileID and is read from 0.
+//     file gets a new FileID and is read from 0. While the fingerprint covers
+//     fewer than FingerprintBytes bytes, it grows with every read that passes
+//     it, so it always covers what was read. At start, a registry offset
+//     that does not follow a newline (every acknowledged offset does) means
+//     the same: the content was replaced while the agent was stopped.
 //   - Deletion: an open file is read to its end, then closed and its entry
 //     removed. A file deleted and recreated is a new identity.
 //   - Rotation of a file that is not open (while the agent was stopped, or
@@ -82,8 +87,13 @@
 // truncation, they are lost; no reader can prevent this, only rename
 // rotation can. Likewise, a line appended and truncated away between two
 // reads is lost, and a truncation followed by a rewrite whose first bytes
-// are identical to the old ones and that happens while the tailer is in the
-// middle of reading (not at the end) is not noticed. A rotated-away file
+// are identical to the old ones is not noticed when it happens while the
+// tailer is in the middle of reading (not at the end), when the 32 bytes
+// before the offset are identical too, or, while the agent is stopped, when
+// the offset lands just after a newline of the new content (and, with
+// FlushPartialAfter, not at all while stopped). A file first seen under
+// StartAt "end" that ends in an unfinished line, and is not read past it
+// before a restart, is read again from 0 after it. A rotated-away file
 // is searched for only in the directory of its last matched path, so a
 // rotation that moves it to another directory loses its unread lines; and a
 // rotated-away file that was read to its end and closed is not looked at

@@ -47,6 +47,11 @@ const (
 	ChunkBytes = 64 << 10
 )
 
+// tailBytes is how many bytes before the read offset a file keeps, to notice
+// a truncation followed by a rewrite that leaves the fingerprinted first
+// bytes as they were but changes what precedes the offset.
+const tailBytes = 32
+
 // fdReserve is how many file descriptors below RLIMIT_NOFILE a tailer leaves
 // for the store, the registry, the dead-letter file and the network.
 const fdReserve = 64
@@ -171,7 +176,9 @@ type file struct {
 	hasOrigin bool
 	fp        string // fingerprint of the first fpLen bytes
 	fpLen     int
-	head      []byte    // the first fpLen bytes while fpLen < FingerprintBytes, to extend fp as reading passes them; nil once full
+	head      []byte          // the first fpLen bytes while fpLen < FingerprintBytes, to extend fp as reading passes them; nil once full
+	tail      [tailBytes]byte // tail[:tailLen] are the bytes just before pos, as read
+	tailLen   int
 	lastData  time.Time // when data was last read (or the file opened)
 	size      int64     // size at the last stat
 	mtime     time.Time // mtime at the last stat
@@ -553,6 +560,9 @@ func (t *Tailer) openRotated(e registry.Entry, k fileKey) bool {
 	}
 	st.f, st.path, st.gone, st.done, st.atEOF = f, p, true, false, true
 	st.lastData, st.size, st.mtime = time.Now(), fi.Size(), fi.ModTime()
+	if st.tailLen == 0 {
+		t.loadTail(st)
+	}
 	t.files[k] = st
 	t.open++
 	t.nOpen.Store(int64(t.open))
@@ -696,8 +706,10 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 	t.nOpen.Store(int64(t.open))
 	e, known := t.reg.Find(k.dev, k.ino)
 	switch {
-	case known && e.FingerprintLen >= 0 && e.FingerprintLen <= len(hb) && hash(hb[:e.FingerprintLen]) == e.Fingerprint && e.Offset <= fi.Size():
+	case known && e.FingerprintLen >= 0 && e.FingerprintLen <= len(hb) && hash(hb[:e.FingerprintLen]) == e.Fingerprint && e.Offset <= fi.Size() &&
+		t.lineEndAt(f, e.Offset):
 		st.id, st.pos, st.origin, st.hasOrigin = e.FileID, e.Offset, e.Origin, e.HasOrigin
+		t.loadTail(st)
 		st.fp, st.fpLen = e.Fingerprint, e.FingerprintLen
 		st.head = t.keepHead(hb[:e.FingerprintLen])
 		t.extendFingerprint(st, hb)
@@ -713,6 +725,7 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 		}
 		st.id = registry.NewFileID(k.dev, k.ino)
 		st.pos = off
+		t.loadTail(st)
 		st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 		t.reg.Put(registry.Entry{FileID: st.id, Path: path, Device: k.dev, Inode: k.ino,
 			Fingerprint: st.fp, FingerprintLen: st.fpLen, Offset: off})
@@ -794,12 +807,61 @@ func (t *Tailer) readPastFingerprint(st *file, start int64, b []byte) {
 	t.extendFingerprint(st, append(st.head[:st.fpLen:st.fpLen], more...))
 }
 
+// keepTail records b, just read up to st.pos, as the bytes before st.pos.
+func (st *file) keepTail(b []byte) {
+	if len(b) >= tailBytes {
+		st.tailLen = copy(st.tail[:], b[len(b)-tailBytes:])
+		return
+	}
+	keep := min(st.tailLen, tailBytes-len(b))
+	copy(st.tail[:], st.tail[st.tailLen-keep:st.tailLen])
+	st.tailLen = keep + copy(st.tail[keep:], b)
+}
+
+// loadTail reads the bytes before st.pos into st.tail, when st.pos was set
+// from the registry or the file's size rather than by reading.
+func (t *Tailer) loadTail(st *file) {
+	n := int(min(st.pos, tailBytes))
+	m, _ := st.f.ReadAt(st.tail[:n], st.pos-int64(n))
+	st.tailLen = 0
+	if m == n {
+		st.tailLen = n
+	}
+}
+
+// tailIntact reports whether the bytes before st.pos are still those read
+// there. They differ when the file was truncated and written again past
+// st.pos with its first bytes (the fingerprint) unchanged, e.g. a startup
+// banner longer than the fingerprint, which the fingerprint cannot see.
+func (t *Tailer) tailIntact(st *file) bool {
+	if st.tailLen == 0 {
+		return true
+	}
+	var b [tailBytes]byte
+	n, _ := st.f.ReadAt(b[:st.tailLen], st.pos-int64(st.tailLen))
+	return n == st.tailLen && bytes.Equal(b[:n], st.tail[:n])
+}
+
+// lineEndAt reports whether a registry offset can resume f: offset 0, or
+// just after a newline, as every acknowledged offset is. Otherwise the file
+// was truncated and rewritten while the agent was stopped with the same
+// first bytes, and its content is another. With FlushPartialAfter, a partial
+// line flushed before the stop ends without one, so the check is skipped.
+func (t *Tailer) lineEndAt(f *os.File, offset int64) bool {
+	if offset == 0 || t.cfg.FlushPartialAfter > 0 {
+		return true
+	}
+	var b [1]byte
+	n, _ := f.ReadAt(b[:], offset-1)
+	return n == 1 && b[0] == '\n'
+}
+
 // truncated starts a file over after its content was replaced: a new FileID
 // (so in-flight acks for the old content are ignored) and offset 0.
 func (t *Tailer) truncated(st *file, hb []byte) {
 	old := st.id
 	st.id = registry.NewFileID(st.key.dev, st.key.ino)
-	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin = 0, 0, st.pending[:0], false, false
+	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin, st.tailLen = 0, 0, st.pending[:0], false, false, 0
 	st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 	regPath := st.regPath
 	if regPath == "" {
@@ -857,7 +919,7 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 			if err != nil {
 				return false, nil
 			}
-			if len(hb) < st.fpLen || hash(hb[:st.fpLen]) != st.fp {
+			if len(hb) < st.fpLen || hash(hb[:st.fpLen]) != st.fp || !t.tailIntact(st) {
 				t.truncated(st, hb)
 			} else {
 				t.extendFingerprint(st, hb)
@@ -880,6 +942,7 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 			st.pos += int64(n)
 			budget -= n
 			t.readPastFingerprint(st, start, t.buf[:n])
+			st.keepTail(t.buf[:n])
 			if err := t.consume(ctx, st, start, t.buf[:n], out); err != nil {
 				return true, err
 			}

@@ -2,6 +2,7 @@ package tailer
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -202,6 +203,44 @@ func TestTailer_TruncationWhileStopped(t *testing.T) {
 			h.start()
 			want := strings.Split(strings.TrimSuffix(tc.content, "\n"), "\n")
 			h.check([]string{"a1", "a2"}, want)
+		})
+	}
+}
+
+// TestTailer_TruncateRewriteSameHead truncates a file and writes it again
+// past the read offset with the same first bytes, so that the fingerprint
+// (8 bytes here; a long startup banner does the same with the default 1024)
+// matches: while the tailer runs, the bytes before the offset give it away
+// (the rewrite happens within one stat, in the hook); while it is stopped,
+// the registry's offset no longer follows a newline.
+func TestTailer_TruncateRewriteSameHead(t *testing.T) {
+	t.Parallel()
+	const head = "HEADLINE\n" // longer than the fingerprint
+	for _, stopped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stopped=%v", stopped), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, "app.log")
+			h.cfg.FingerprintBytes = 8
+			app := h.path("app.log")
+			write(t, app, head+"a1\na2\n")
+			second := head + "b1-longer\nb2\nb3\n"
+			var rewrite atomic.Bool
+			h.hook = func(fi os.FileInfo) {
+				if rewrite.CompareAndSwap(true, false) {
+					must(t, os.WriteFile(app, []byte(second), 0o600))
+					must(t, os.Chtimes(app, time.Time{}, fi.ModTime()))
+				}
+			}
+			h.start()
+			h.check([]string{"HEADLINE", "a1", "a2"})
+			if stopped {
+				h.stop()
+				must(t, os.WriteFile(app, []byte(second), 0o600))
+				h.start()
+			} else {
+				rewrite.Store(true)
+			}
+			h.check([]string{"HEADLINE", "a1", "a2"}, []string{"HEADLINE", "b1-longer", "b2", "b3"})
 		})
 	}
 }
