@@ -24,16 +24,18 @@ const touchEvery = time.Minute
 
 // Entry is the durable state of one file identity.
 type Entry struct {
-	FileID         string    `json:"file_id"`         // registry key; changes when the file is truncated
-	Path           string    `json:"path"`            // path the file was last seen at
-	Device         uint64    `json:"device"`          // st_dev
-	Inode          uint64    `json:"inode"`           // st_ino
-	Fingerprint    string    `json:"fingerprint"`     // hex sha256 of the first FingerprintLen bytes
-	FingerprintLen int       `json:"fingerprint_len"` // bytes hashed into Fingerprint, at most 1024
-	Origin         uint64    `json:"origin"`          // event.OriginOf(first line); valid when HasOrigin
-	HasOrigin      bool      `json:"has_origin"`      // reports whether Origin was computed
-	Offset         int64     `json:"offset"`          // bytes; End of the last acknowledged line
-	LastSeen       time.Time `json:"last_seen"`       // UTC; when the file was last seen by a scan
+	FileID         string    `json:"file_id"`               // registry key; changes when the file is truncated
+	Path           string    `json:"path"`                  // path the file was last seen at
+	Device         uint64    `json:"device"`                // st_dev
+	Inode          uint64    `json:"inode"`                 // st_ino
+	Fingerprint    string    `json:"fingerprint"`           // hex sha256 of the first FingerprintLen bytes
+	FingerprintLen int       `json:"fingerprint_len"`       // bytes hashed into Fingerprint, at most 1024
+	Origin         uint64    `json:"origin"`                // event.OriginOf(first line); valid when HasOrigin
+	HasOrigin      bool      `json:"has_origin"`            // reports whether Origin was computed
+	Offset         int64     `json:"offset"`                // bytes; End of the last acknowledged line
+	TailOffset     int64     `json:"tail_offset,omitempty"` // bytes; where TailHash was taken, 0: none
+	TailHash       string    `json:"tail_hash,omitempty"`   // hex sha256 of the (at most 32) bytes before TailOffset, as read there
+	LastSeen       time.Time `json:"last_seen"`             // UTC; when the file was last seen by a scan
 }
 
 type fileFormat struct {
@@ -190,6 +192,19 @@ func (r *Registry) SetOrigin(fileID string, origin uint64) {
 	defer r.mu.Unlock()
 	if e, ok := r.entries[fileID]; ok && (!e.HasOrigin || e.Origin != origin) {
 		e.Origin, e.HasOrigin = origin, true
+		r.dirty = true
+	}
+}
+
+// SetTail records hash, the hex sha256 of the bytes just before offset as
+// the tailer read them, so that a restart can tell whether the content
+// before the acknowledged offset is still the same when Offset reaches
+// offset.
+func (r *Registry) SetTail(fileID string, offset int64, hash string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.entries[fileID]; ok && (e.TailOffset != offset || e.TailHash != hash) {
+		e.TailOffset, e.TailHash = offset, hash
 		r.dirty = true
 	}
 }

@@ -56,8 +56,10 @@
 //     file gets a new FileID and is read from 0. While the fingerprint covers
 //     fewer than FingerprintBytes bytes, it grows with every read that passes
 //     it, so it always covers what was read. At start, a registry offset
-//     that does not follow a newline (every acknowledged offset does) means
-//     the same: the content was replaced while the agent was stopped.
+//     that does not follow a newline (every acknowledged offset does), or
+//     whose preceding bytes no longer hash to what the registry recorded
+//     when the file was last read to its end at that offset, means the same:
+//     the content was replaced while the agent was stopped.
 //   - Deletion: an open file is read to its end, then closed and its entry
 //     removed. A file deleted and recreated is a new identity.
 //   - Rotation of a file that is not open (while the agent was stopped, or
@@ -89,9 +91,9 @@
 // reads is lost, and a truncation followed by a rewrite whose first bytes
 // are identical to the old ones is not noticed when it happens while the
 // tailer is in the middle of reading (not at the end), when the 32 bytes
-// before the offset are identical too, or, while the agent is stopped, when
-// the offset lands just after a newline of the new content (and, with
-// FlushPartialAfter, not at all while stopped). A file first seen under
+// before the offset are identical too, or, while the agent is stopped and
+// its last acknowledged offset was not one the file had been read to the end
+// at, when that offset lands just after a newline of the new content. A file first seen under
 // StartAt "end" that ends in an unfinished line, and is not read past it
 // before a restart, is read again from 0 after it. A rotated-away file
 // is searched for only in the directory of its last matched path, so a

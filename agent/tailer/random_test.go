@@ -131,7 +131,11 @@ func TestTailer_Random(t *testing.T) {
 	// Order within each file identity follows the sequence numbers.
 	last := map[string]int{}
 	for _, l := range h.got() {
-		n, err := strconv.Atoi(strings.TrimPrefix(strings.SplitN(string(l.Text), "-", 2)[0][:7], "L"))
+		text := string(l.Text)
+		if len(text) < 7 {
+			t.Fatalf("unexpected line %q", text)
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(text[:7], "L"))
 		if err != nil {
 			t.Fatalf("unexpected line %q", l.Text)
 		}

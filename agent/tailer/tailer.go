@@ -179,6 +179,7 @@ type file struct {
 	head      []byte          // the first fpLen bytes while fpLen < FingerprintBytes, to extend fp as reading passes them; nil once full
 	tail      [tailBytes]byte // tail[:tailLen] are the bytes just before pos, as read
 	tailLen   int
+	tailSaved int64     // pos whose tail was last recorded in the registry (SetTail); 0: none
 	lastData  time.Time // when data was last read (or the file opened)
 	size      int64     // size at the last stat
 	mtime     time.Time // mtime at the last stat
@@ -707,9 +708,11 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 	e, known := t.reg.Find(k.dev, k.ino)
 	switch {
 	case known && e.FingerprintLen >= 0 && e.FingerprintLen <= len(hb) && hash(hb[:e.FingerprintLen]) == e.Fingerprint && e.Offset <= fi.Size() &&
-		t.lineEndAt(f, e.Offset):
+		t.resumable(st, e):
 		st.id, st.pos, st.origin, st.hasOrigin = e.FileID, e.Offset, e.Origin, e.HasOrigin
-		t.loadTail(st)
+		// The first read goes through readFile's checks, so that a
+		// truncation between these checks and that read is noticed.
+		st.atEOF = true
 		st.fp, st.fpLen = e.Fingerprint, e.FingerprintLen
 		st.head = t.keepHead(hb[:e.FingerprintLen])
 		t.extendFingerprint(st, hb)
@@ -842,18 +845,27 @@ func (t *Tailer) tailIntact(st *file) bool {
 	return n == st.tailLen && bytes.Equal(b[:n], st.tail[:n])
 }
 
-// lineEndAt reports whether a registry offset can resume f: offset 0, or
-// just after a newline, as every acknowledged offset is. Otherwise the file
-// was truncated and rewritten while the agent was stopped with the same
-// first bytes, and its content is another. With FlushPartialAfter, a partial
-// line flushed before the stop ends without one, so the check is skipped.
-func (t *Tailer) lineEndAt(f *os.File, offset int64) bool {
-	if offset == 0 || t.cfg.FlushPartialAfter > 0 {
-		return true
+// resumable reports whether st's file can resume at the registry offset of
+// e: offset 0, or just after a newline, as every acknowledged offset is, and
+// when the registry holds the hash of the bytes before that very offset
+// (recorded when the file was last read to its end, see idle), those bytes
+// hash the same. Otherwise the file was truncated and rewritten while the
+// agent was stopped with the same first bytes, and its content is another.
+// With FlushPartialAfter, a partial line flushed before the stop ends
+// without a newline, so the newline check is skipped. The bytes before the
+// offset, read once for the checks, become st's tail (see tailIntact).
+func (t *Tailer) resumable(st *file, e registry.Entry) bool {
+	n := int(min(e.Offset, tailBytes))
+	m, _ := st.f.ReadAt(st.tail[:n], e.Offset-int64(n))
+	st.tailLen = 0
+	if m != n {
+		return false
 	}
-	var b [1]byte
-	n, _ := f.ReadAt(b[:], offset-1)
-	return n == 1 && b[0] == '\n'
+	st.tailLen = n
+	if e.TailHash != "" && e.TailOffset == e.Offset && hash(st.tail[:n]) != e.TailHash {
+		return false
+	}
+	return n == 0 || t.cfg.FlushPartialAfter > 0 || st.tail[n-1] == '\n'
 }
 
 // truncated starts a file over after its content was replaced: a new FileID
@@ -861,7 +873,7 @@ func (t *Tailer) lineEndAt(f *os.File, offset int64) bool {
 func (t *Tailer) truncated(st *file, hb []byte) {
 	old := st.id
 	st.id = registry.NewFileID(st.key.dev, st.key.ino)
-	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin, st.tailLen = 0, 0, st.pending[:0], false, false, 0
+	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin, st.tailLen, st.tailSaved = 0, 0, st.pending[:0], false, false, 0, 0
 	st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 	regPath := st.regPath
 	if regPath == "" {
@@ -961,6 +973,12 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 // idle handles a file at its end: flush a partial line, close it when
 // deleted or inactive.
 func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- []Line) (bool, error) {
+	if st.tailLen > 0 && st.tailSaved != st.pos {
+		// Read to its end: what precedes the offset, for the check at the
+		// next start (see resumable).
+		t.reg.SetTail(st.id, st.pos, hash(st.tail[:st.tailLen]))
+		st.tailSaved = st.pos
+	}
 	if t.cfg.Once {
 		st.done = true
 		t.closeFile(st)

@@ -2,7 +2,6 @@ package tailer
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -212,18 +211,30 @@ func TestTailer_TruncationWhileStopped(t *testing.T) {
 // (8 bytes here; a long startup banner does the same with the default 1024)
 // matches: while the tailer runs, the bytes before the offset give it away
 // (the rewrite happens within one stat, in the hook); while it is stopped,
-// the registry's offset no longer follows a newline.
+// the registry's offset no longer follows a newline, or the bytes before it
+// no longer hash to what the registry recorded when the file was read to
+// its end.
 func TestTailer_TruncateRewriteSameHead(t *testing.T) {
 	t.Parallel()
 	const head = "HEADLINE\n" // longer than the fingerprint
-	for _, stopped := range []bool{false, true} {
-		t.Run(fmt.Sprintf("stopped=%v", stopped), func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		stopped bool
+		second  string
+	}{
+		{"running", false, head + "b1-longer\nb2\nb3\n"},
+		{"stopped", true, head + "b1-longer\nb2\nb3\n"},
+		// The old offset (15) falls just after a newline of the new
+		// content: only the registry's hash of the bytes before it tells.
+		{"stopped, offset on a line end", true, head + "b1\nb2\nb3\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, "app.log")
 			h.cfg.FingerprintBytes = 8
 			app := h.path("app.log")
 			write(t, app, head+"a1\na2\n")
-			second := head + "b1-longer\nb2\nb3\n"
+			second, stopped := tc.second, tc.stopped
 			var rewrite atomic.Bool
 			h.hook = func(fi os.FileInfo) {
 				if rewrite.CompareAndSwap(true, false) {
@@ -240,7 +251,7 @@ func TestTailer_TruncateRewriteSameHead(t *testing.T) {
 			} else {
 				rewrite.Store(true)
 			}
-			h.check([]string{"HEADLINE", "a1", "a2"}, []string{"HEADLINE", "b1-longer", "b2", "b3"})
+			h.check([]string{"HEADLINE", "a1", "a2"}, strings.Split(strings.TrimSuffix(second, "\n"), "\n"))
 		})
 	}
 }
