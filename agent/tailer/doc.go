@@ -56,10 +56,11 @@
 //     file gets a new FileID and is read from 0. While the fingerprint covers
 //     fewer than FingerprintBytes bytes, it grows with every read that passes
 //     it, so it always covers what was read. At start, a registry offset
-//     that does not follow a newline (every acknowledged offset does), or
 //     whose preceding bytes no longer hash to what the registry recorded
-//     when the file was last read to its end at that offset, means the same:
-//     the content was replaced while the agent was stopped.
+//     when the file was read to its end at that offset, or, without such a
+//     record, that does not follow a newline (every acknowledged offset
+//     does), means the same: the content was replaced while the agent was
+//     stopped.
 //   - Deletion: an open file is read to its end, then closed and its entry
 //     removed. A file deleted and recreated is a new identity.
 //   - Rotation of a file that is not open (while the agent was stopped, or
@@ -93,9 +94,8 @@
 // tailer is in the middle of reading (not at the end), when the 32 bytes
 // before the offset are identical too, or, while the agent is stopped and
 // its last acknowledged offset was not one the file had been read to the end
-// at, when that offset lands just after a newline of the new content. A file first seen under
-// StartAt "end" that ends in an unfinished line, and is not read past it
-// before a restart, is read again from 0 after it. A rotated-away file
+// at, when that offset lands just after a newline of the new content (with
+// FlushPartialAfter: at any offset). A rotated-away file
 // is searched for only in the directory of its last matched path, so a
 // rotation that moves it to another directory loses its unread lines; and a
 // rotated-away file that was read to its end and closed is not looked at

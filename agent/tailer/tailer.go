@@ -846,14 +846,14 @@ func (t *Tailer) tailIntact(st *file) bool {
 }
 
 // resumable reports whether st's file can resume at the registry offset of
-// e: offset 0, or just after a newline, as every acknowledged offset is, and
-// when the registry holds the hash of the bytes before that very offset
-// (recorded when the file was last read to its end, see idle), those bytes
-// hash the same. Otherwise the file was truncated and rewritten while the
-// agent was stopped with the same first bytes, and its content is another.
-// With FlushPartialAfter, a partial line flushed before the stop ends
-// without a newline, so the newline check is skipped. The bytes before the
-// offset, read once for the checks, become st's tail (see tailIntact).
+// e. When the registry holds the hash of the bytes before that very offset
+// (recorded when the file was read to its end there, see idle), they must
+// hash the same. Otherwise the offset must be 0 or follow a newline, as
+// every acknowledged line's end does (with FlushPartialAfter a flushed
+// partial line does not, so that check is skipped then). A file that fails
+// was truncated and rewritten while the agent was stopped with the same
+// first bytes: its content is another. The bytes before the offset, read
+// once for the checks, become st's tail (see tailIntact).
 func (t *Tailer) resumable(st *file, e registry.Entry) bool {
 	n := int(min(e.Offset, tailBytes))
 	m, _ := st.f.ReadAt(st.tail[:n], e.Offset-int64(n))
@@ -862,8 +862,8 @@ func (t *Tailer) resumable(st *file, e registry.Entry) bool {
 		return false
 	}
 	st.tailLen = n
-	if e.TailHash != "" && e.TailOffset == e.Offset && hash(st.tail[:n]) != e.TailHash {
-		return false
+	if e.TailHash != "" && e.TailOffset == e.Offset {
+		return hash(st.tail[:n]) == e.TailHash
 	}
 	return n == 0 || t.cfg.FlushPartialAfter > 0 || st.tail[n-1] == '\n'
 }

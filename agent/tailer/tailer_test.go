@@ -466,6 +466,32 @@ func TestTailer_StartAtEnd(t *testing.T) {
 	h.check([]string{"n1"}, []string{"o2"})
 }
 
+// A file first seen under StartAt "end" in the middle of a line resumes
+// there after a restart: the registry's hash of the bytes before the offset
+// vouches for the content, although the offset does not follow a newline.
+func TestTailer_StartAtEndMidLineRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	h.cfg.StartAt = "end"
+	write(t, h.path("app.log"), "o1\no2\nunfinished")
+	h.start()
+	deadline := time.Now().Add(10 * time.Second)
+	for { // read to its end: the tail is recorded
+		entries := h.reg.Entries()
+		if len(entries) == 1 && entries[0].TailHash != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no tail recorded: %+v", entries)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.restart()
+	time.Sleep(5 * h.cfg.ScanInterval)
+	write(t, h.path("app.log"), "-line\nn1\n")
+	h.check([]string{"-line", "n1"})
+}
+
 func TestTailer_Once(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
