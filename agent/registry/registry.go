@@ -196,10 +196,10 @@ func (r *Registry) SetOrigin(fileID string, origin uint64) {
 	}
 }
 
-// SetTail records hash, the hex sha256 of the bytes just before offset as
-// the tailer read them, so that a restart can tell whether the content
-// before the acknowledged offset is still the same when Offset reaches
-// offset.
+// SetTail records hash, the hex sha256 of the (at most 32) bytes just
+// before offset as the tailer read them, so that a restart can tell whether
+// the content before the acknowledged offset is still the same once Offset
+// has reached offset.
 func (r *Registry) SetTail(fileID string, offset int64, hash string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -56,11 +56,9 @@
 //     file gets a new FileID and is read from 0. While the fingerprint covers
 //     fewer than FingerprintBytes bytes, it grows with every read that passes
 //     it, so it always covers what was read. At start, a registry offset
-//     whose preceding bytes no longer hash to what the registry recorded
-//     when the file was read to its end at that offset, or, without such a
-//     record, that does not follow a newline (every acknowledged offset
-//     does), means the same: the content was replaced while the agent was
-//     stopped.
+//     whose preceding bytes no longer hash to what the registry recorded as
+//     the line ending there was read means the same: the content was
+//     replaced while the agent was stopped.
 //   - Deletion: an open file is read to its end, then closed and its entry
 //     removed. A file deleted and recreated is a new identity.
 //   - Rotation of a file that is not open (while the agent was stopped, or
@@ -92,10 +90,10 @@
 // reads is lost, and a truncation followed by a rewrite whose first bytes
 // are identical to the old ones is not noticed when it happens while the
 // tailer is in the middle of reading (not at the end), when the 32 bytes
-// before the offset are identical too, or, while the agent is stopped and
-// its last acknowledged offset was not one the file had been read to the end
-// at, when that offset lands just after a newline of the new content (with
-// FlushPartialAfter: at any offset). A rotated-away file
+// before the offset are identical too, or, while the agent is stopped, when
+// its acknowledged offset is not the end of the last line it had read (a
+// kill -9 before delivery caught up, a flushed partial line, start_at "end"
+// in the middle of a line): the registry then holds no hash for it. A rotated-away file
 // is searched for only in the directory of its last matched path, so a
 // rotation that moves it to another directory loses its unread lines; and a
 // rotated-away file that was read to its end and closed is not looked at

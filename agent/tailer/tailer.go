@@ -846,14 +846,14 @@ func (t *Tailer) tailIntact(st *file) bool {
 }
 
 // resumable reports whether st's file can resume at the registry offset of
-// e. When the registry holds the hash of the bytes before that very offset
-// (recorded when the file was read to its end there, see idle), they must
-// hash the same. Otherwise the offset must be 0 or follow a newline, as
-// every acknowledged line's end does (with FlushPartialAfter a flushed
-// partial line does not, so that check is skipped then). A file that fails
-// was truncated and rewritten while the agent was stopped with the same
-// first bytes: its content is another. The bytes before the offset, read
-// once for the checks, become st's tail (see tailIntact).
+// e: when the registry holds the hash of the bytes before that very offset
+// (recorded as the line ending there was read, see recordLineEnd), they
+// must hash the same; a file that fails was truncated and rewritten while
+// the agent was stopped with the same first bytes, and its content is
+// another. Without a record for the offset (a stop before the lines read
+// were delivered, a flushed partial line, start_at "end") it resumes. The
+// bytes before the offset, read once for the check, become st's tail (see
+// tailIntact).
 func (t *Tailer) resumable(st *file, e registry.Entry) bool {
 	n := int(min(e.Offset, tailBytes))
 	m, _ := st.f.ReadAt(st.tail[:n], e.Offset-int64(n))
@@ -862,10 +862,30 @@ func (t *Tailer) resumable(st *file, e registry.Entry) bool {
 		return false
 	}
 	st.tailLen = n
-	if e.TailHash != "" && e.TailOffset == e.Offset {
-		return hash(st.tail[:n]) == e.TailHash
+	return e.TailHash == "" || e.TailOffset != e.Offset || hash(st.tail[:n]) == e.TailHash
+}
+
+// recordLineEnd records in the registry, for the check at the next start
+// (see resumable), the hash of the bytes before the end of the last line
+// that ends in chunk, read at offset start; st.tail holds the bytes before
+// start. Every line end is an offset the registry may acknowledge last, and
+// once the lines read so far are delivered (as at a clean stop) it is.
+func (t *Tailer) recordLineEnd(st *file, start int64, chunk []byte) {
+	k := bytes.LastIndexByte(chunk, '\n') + 1
+	if k == 0 {
+		return
 	}
-	return n == 0 || t.cfg.FlushPartialAfter > 0 || st.tail[n-1] == '\n'
+	end := start + int64(k)
+	n := int(min(end, tailBytes))
+	var b [tailBytes]byte
+	got := copy(b[max(0, n-k):n], chunk[max(0, k-n):k]) // from the chunk
+	if need := n - got; need > 0 {                      // the rest from before the chunk
+		if st.tailLen < need {
+			return // not known: no record
+		}
+		copy(b[:need], st.tail[st.tailLen-need:st.tailLen])
+	}
+	t.reg.SetTail(st.id, end, hash(b[:n]))
 }
 
 // truncated starts a file over after its content was replaced: a new FileID
@@ -873,7 +893,7 @@ func (t *Tailer) resumable(st *file, e registry.Entry) bool {
 func (t *Tailer) truncated(st *file, hb []byte) {
 	old := st.id
 	st.id = registry.NewFileID(st.key.dev, st.key.ino)
-	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin, st.tailLen, st.tailSaved = 0, 0, st.pending[:0], false, false, 0, 0
+	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin, st.tailLen = 0, 0, st.pending[:0], false, false, 0
 	st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 	regPath := st.regPath
 	if regPath == "" {
@@ -954,6 +974,7 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 			st.pos += int64(n)
 			budget -= n
 			t.readPastFingerprint(st, start, t.buf[:n])
+			t.recordLineEnd(st, start, t.buf[:n])
 			st.keepTail(t.buf[:n])
 			if err := t.consume(ctx, st, start, t.buf[:n], out); err != nil {
 				return true, err
@@ -973,12 +994,6 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 // idle handles a file at its end: flush a partial line, close it when
 // deleted or inactive.
 func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- []Line) (bool, error) {
-	if st.tailLen > 0 && st.tailSaved != st.pos {
-		// Read to its end: what precedes the offset, for the check at the
-		// next start (see resumable).
-		t.reg.SetTail(st.id, st.pos, hash(st.tail[:st.tailLen]))
-		st.tailSaved = st.pos
-	}
 	if t.cfg.Once {
 		st.done = true
 		t.closeFile(st)

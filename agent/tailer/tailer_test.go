@@ -467,8 +467,9 @@ func TestTailer_StartAtEnd(t *testing.T) {
 }
 
 // A file first seen under StartAt "end" in the middle of a line resumes
-// there after a restart: the registry's hash of the bytes before the offset
-// vouches for the content, although the offset does not follow a newline.
+// there after a restart, also when the unfinished line grew meanwhile: no
+// line end was read, so there is no recorded hash to check, and the offset
+// not following a newline is no sign of a replaced file.
 func TestTailer_StartAtEndMidLineRestart(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "app.log")
@@ -476,20 +477,36 @@ func TestTailer_StartAtEndMidLineRestart(t *testing.T) {
 	write(t, h.path("app.log"), "o1\no2\nunfinished")
 	h.start()
 	deadline := time.Now().Add(10 * time.Second)
-	for { // read to its end: the tail is recorded
-		entries := h.reg.Entries()
-		if len(entries) == 1 && entries[0].TailHash != "" {
-			break
-		}
+	for len(h.reg.Entries()) == 0 { // opened at its end
 		if time.Now().After(deadline) {
-			t.Fatalf("no tail recorded: %+v", entries)
+			t.Fatal("file not opened")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	write(t, h.path("app.log"), "-still")
+	time.Sleep(5 * h.cfg.ScanInterval) // read the growth
 	h.restart()
 	time.Sleep(5 * h.cfg.ScanInterval)
 	write(t, h.path("app.log"), "-line\nn1\n")
-	h.check([]string{"-line", "n1"})
+	h.check([]string{"-still-line", "n1"})
+}
+
+// A flushed partial line leaves the acknowledged offset in the middle of a
+// line; a restart without FlushPartialAfter resumes there instead of taking
+// the file for a replaced one and reading it again.
+func TestTailer_FlushedPartialThenRestartWithoutFlush(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app.log")
+	h.cfg.FlushPartialAfter = 50 * time.Millisecond
+	write(t, h.path("app.log"), "a1\npart")
+	h.start()
+	h.check([]string{"a1", "part"})
+	h.stop()
+	h.cfg.FlushPartialAfter = 0
+	h.reg = nil
+	h.start()
+	write(t, h.path("app.log"), "ial\nb1\n")
+	h.check([]string{"a1", "part", "ial", "b1"})
 }
 
 func TestTailer_Once(t *testing.T) {
