@@ -179,7 +179,6 @@ type file struct {
 	head      []byte          // the first fpLen bytes while fpLen < FingerprintBytes, to extend fp as reading passes them; nil once full
 	tail      [tailBytes]byte // tail[:tailLen] are the bytes just before pos, as read
 	tailLen   int
-	tailSaved int64     // pos whose tail was last recorded in the registry (SetTail); 0: none
 	lastData  time.Time // when data was last read (or the file opened)
 	size      int64     // size at the last stat
 	mtime     time.Time // mtime at the last stat
