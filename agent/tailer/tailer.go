@@ -561,7 +561,7 @@ func (t *Tailer) openRotated(e registry.Entry, k fileKey) bool {
 	st.f, st.path, st.gone, st.done, st.atEOF = f, p, true, false, true
 	st.lastData, st.size, st.mtime = time.Now(), fi.Size(), fi.ModTime()
 	if st.tailLen == 0 {
-		t.loadTail(st)
+		st.loadTail(st.pos)
 	}
 	t.files[k] = st
 	t.open++
@@ -727,7 +727,7 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 		}
 		st.id = registry.NewFileID(k.dev, k.ino)
 		st.pos = off
-		t.loadTail(st)
+		st.loadTail(st.pos)
 		st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
 		t.reg.Put(registry.Entry{FileID: st.id, Path: path, Device: k.dev, Inode: k.ino,
 			Fingerprint: st.fp, FingerprintLen: st.fpLen, Offset: off})
@@ -820,15 +820,19 @@ func (st *file) keepTail(b []byte) {
 	st.tailLen = keep + copy(st.tail[keep:], b)
 }
 
-// loadTail reads the bytes before st.pos into st.tail, when st.pos was set
-// from the registry or the file's size rather than by reading.
-func (t *Tailer) loadTail(st *file) {
-	n := int(min(st.pos, tailBytes))
-	m, _ := st.f.ReadAt(st.tail[:n], st.pos-int64(n))
+// loadTail reads the (at most tailBytes) bytes before offset into st.tail,
+// when the read offset is set from the registry or the file's size rather
+// than by reading. It reports whether they could all be read; if not,
+// st.tail is left empty.
+func (st *file) loadTail(offset int64) bool {
+	n := int(min(offset, tailBytes))
+	m, _ := st.f.ReadAt(st.tail[:n], offset-int64(n))
 	st.tailLen = 0
-	if m == n {
-		st.tailLen = n
+	if m != n {
+		return false
 	}
+	st.tailLen = n
+	return true
 }
 
 // tailIntact reports whether the bytes before st.pos are still those read
@@ -854,14 +858,10 @@ func (t *Tailer) tailIntact(st *file) bool {
 // bytes before the offset, read once for the check, become st's tail (see
 // tailIntact).
 func (t *Tailer) resumable(st *file, e registry.Entry) bool {
-	n := int(min(e.Offset, tailBytes))
-	m, _ := st.f.ReadAt(st.tail[:n], e.Offset-int64(n))
-	st.tailLen = 0
-	if m != n {
+	if !st.loadTail(e.Offset) {
 		return false
 	}
-	st.tailLen = n
-	return e.TailHash == "" || e.TailOffset != e.Offset || hash(st.tail[:n]) == e.TailHash
+	return e.TailHash == "" || e.TailOffset != e.Offset || hash(st.tail[:st.tailLen]) == e.TailHash
 }
 
 // recordLineEnd records in the registry, for the check at the next start
