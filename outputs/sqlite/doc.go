@@ -11,48 +11,62 @@
 //
 // # Storage
 //
-// One table, events (schema version 2). Its rowid, seq, counts up in the order
-// events are stored, so a batch is appended to the end of the table instead
-// of being scattered over it (event_id is usually a 63-bit hash, see
-// [event.DeriveID]); event_id is unique through the index events_id, whose
-// entries are small. event_time is stored as INTEGER nanoseconds since the
-// Unix epoch, UTC, so sorting and range filters are exact and no precision
-// is lost; event_details is JSON text, byte for byte what
-// [event.MarshalDetails] writes (numbers kept as written). The columns
+// Three tables (schema version 3). events holds the events. Its rowid, seq,
+// counts up in the order events are stored, so a batch is appended to the
+// end of the table instead of being scattered over it (event_id is usually a
+// 63-bit hash, see [event.DeriveID]). event_time is stored as INTEGER
+// nanoseconds since the Unix epoch, UTC, so sorting and range filters are
+// exact and no precision is lost; event_details is JSON text, byte for byte
+// what [event.MarshalDetails] writes (numbers kept as written). The columns
 // source_input, source_path and source_offset say where each event was read;
 // they are for operators with the sqlite3 shell and are never returned by
 // [Store.Search]. Indexes cover (event_time, event_id) and each filter
 // (event_name, event_type, user_uid) followed by (event_time, event_id), so
-// a search by one filter reads one index range in the order it returns. The schema
-// version is kept in PRAGMA user_version and migrated by [Store.Open] in one
-// transaction; version 1 (rowid = event_id) is copied into the version 2
-// table in (event_time, event_id) order (about 3 s and a WAL as large as the
-// new table for 140,000 events).
+// a search by one filter reads one index range in the order it returns.
 //
-// Cost: every event is one append to the table, one to each of the four
-// time-ordered indexes and one insert at a random place in events_id. A
-// batch is inserted with a few multi-row INSERT ... ON CONFLICT(event_id) DO
-// NOTHING RETURNING event_id statements, prepared once; the ids not returned
-// are the conflicts. The writer connection keeps a 2 MB page cache and lets
-// the WAL grow to 10,000 pages (about 40 MB) before checkpointing it, so that
-// index pages written by several batches are copied into the database file
-// once.
+// event_id is unique through event_ids (event_id, seq) and id_merge (seq).
+// An index on events.event_id would take one insert at a random place per
+// event, and with it one page written to the WAL per event and batch. So the
+// ids of the last events stored, up to 32,768, are kept in memory instead
+// (rebuilt by Open from the events after id_merge's seq) and merged into
+// event_ids in sorted runs, each page of event_ids written once per run.
+// Events stored after the last merge are still in events, so nothing is
+// lost when the process dies before a merge; after a crash between the
+// merge's INSERTs and the update of id_merge, the next merge adds the same
+// ids again and skips them. The Store must be the database's only writer
+// (the agent holds a lock on its data_dir).
+//
+// The schema version is kept in PRAGMA user_version and migrated by
+// [Store.Open] in one transaction. Version 1 (rowid = event_id) is copied
+// into the version 2 table in (event_time, event_id) order (about 3 s and a
+// WAL as large as the new table for 140,000 events); version 2 to 3 copies
+// the event ids into event_ids and drops the index on event_id.
+//
+// Cost: every event is one append to the table and to each of the four
+// time-ordered indexes, a lookup of its event_id in event_ids (read only;
+// one query per batch) and its share of a merge. A batch of up to 1,024 new
+// events is one multi-row INSERT, prepared once per batch size (the last
+// four sizes stay prepared), that SQLite runs as a transaction of its own; a
+// larger batch is several INSERTs in one transaction. The writer connection
+// keeps a 1 MB page cache and lets the WAL grow to 10,000 pages (about 40 MB)
+// before checkpointing it, so that index pages written by several batches
+// are copied into the database file once.
 //
 // # Durability
 //
-// The database runs in WAL mode with synchronous=FULL: every Write is one
-// transaction and its commit fsyncs the WAL before Write returns. The agent
-// acknowledges file offsets as soon as Write returns nil, so a batch must
-// survive kill -9 and power loss at that point; synchronous=NORMAL would only
-// survive a process crash. The cost is one fsync per batch, which is why
-// batches should be large (see the Write benchmark).
+// The database runs in WAL mode with synchronous=FULL: every Write commits
+// and fsyncs the WAL before it returns. The agent acknowledges file offsets
+// as soon as Write returns nil, so a batch must survive kill -9 and power
+// loss at that point; synchronous=NORMAL would only survive a process crash.
+// The cost is one fsync per batch, which is why batches should be large (see
+// the Write benchmark).
 //
-// Writes are idempotent: INSERT ... ON CONFLICT(event_id) DO NOTHING, so a
-// batch replayed after a crash stores nothing twice. When the insert changes
-// nothing, Write compares the stored row with the event: the same content is
-// a replay and counts as written; different content under a reused event_id
-// is rejected (not retryable, so the agent dead-letters it) and the first
-// stored version stays.
+// Writes are idempotent: an event whose event_id is stored already (or
+// earlier in the same batch) is not inserted again. Write compares the
+// stored row with the event: the same content is a replay and counts as
+// written; different content under a reused event_id is rejected (not
+// retryable, so the agent dead-letters it) and the first stored version
+// stays.
 //
 // The database file and its -wal and -shm files are created with mode 0600
 // (Open also narrows existing ones): they hold audit data.

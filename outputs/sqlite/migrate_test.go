@@ -128,17 +128,18 @@ func TestStore_MigratesV1(t *testing.T) {
 }
 
 // TestStore_WriteDuplicatesAcrossStatements checks the conflict bookkeeping
-// of the multi-row INSERTs: duplicates of an event_id within one batch, in
-// another statement than the first occurrence, and a bad event before them.
+// of a batch larger than one INSERT: duplicates of an event_id within the
+// batch, in another statement than the first occurrence, and a bad event
+// before them.
 func TestStore_WriteDuplicatesAcrossStatements(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, t.TempDir())
-	evs := makeEvents(203) // statements of 64, 64, 64, 8, 2, 1 rows
+	evs := makeEvents(maxRows + 80) // statements of maxRows and 76 rows
 	evs[5].Time = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
-	evs[150] = evs[10]
-	evs[150].Type = "reused"
-	evs[170] = evs[20] // the same event twice: a replay
-	evs[202] = evs[201]
+	evs[maxRows+20] = evs[10]
+	evs[maxRows+20].Type = "reused"
+	evs[maxRows+40] = evs[20] // the same event twice: a replay
+	evs[maxRows+79] = evs[maxRows+78]
 	err := s.Write(t.Context(), evs)
 	be, ok := errors.AsType[*outputs.BatchError](err)
 	if !ok {
@@ -151,16 +152,16 @@ func TestStore_WriteDuplicatesAcrossStatements(t *testing.T) {
 		}
 		idx = append(idx, it.Index)
 	}
-	if diff := cmp.Diff([]int{5, 150}, idx); diff != "" {
+	if diff := cmp.Diff([]int{5, maxRows + 20}, idx); diff != "" {
 		t.Errorf("BatchError indexes (-want +got):\n%s", diff)
 	}
-	got, err := s.Search(t.Context(), outputs.Query{Limit: 1000, Order: outputs.Asc})
+	got, err := s.Search(t.Context(), outputs.Query{Limit: 2 * maxRows, Order: outputs.Asc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want []event.Event
 	for i, e := range evs {
-		if i != 5 && i != 150 && i != 170 && i != 202 {
+		if i != 5 && i != maxRows+20 && i != maxRows+40 && i != maxRows+79 {
 			want = append(want, e)
 		}
 	}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -25,7 +26,7 @@ import (
 )
 
 // schemaVersion is the PRAGMA user_version this code writes and reads.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations[i] moves a database from user_version i to i+1. A new database
 // runs them all.
@@ -77,7 +78,23 @@ var migrations = []string{
 	CREATE INDEX events_name_time ON events (event_name, event_time, event_id);
 	CREATE INDEX events_type_time ON events (event_type, event_time, event_id);
 	CREATE INDEX events_user_time ON events (user_uid, event_time, event_id);`,
+
+	// Version 3: event_id is unique through the table event_ids, written in
+	// sorted runs (see Store.merge) instead of one random index insert per
+	// event. id_merge holds the last seq whose event_id is in event_ids.
+	`CREATE TABLE event_ids (
+		event_id INTEGER PRIMARY KEY,
+		seq      INTEGER NOT NULL -- the event's row in events
+	);
+	INSERT INTO event_ids (event_id, seq) SELECT event_id, seq FROM events ORDER BY event_id;
+	DROP INDEX events_id;
+	CREATE TABLE id_merge (seq INTEGER NOT NULL);
+	INSERT INTO id_merge (seq) SELECT coalesce(max(seq), 0) FROM events;`,
 }
+
+// defaultMergeEvery is how many stored events wait in memory (Store.pending)
+// before their ids are merged into event_ids in one sorted run.
+const defaultMergeEvery = 32768
 
 // ErrClosed is returned by Write on a Store that is not open (before Open or
 // after Close). Search wraps it together with [outputs.ErrUnavailable].
@@ -105,10 +122,20 @@ type Store struct {
 	w  *sql.DB // one connection, read-write; nil when read-only or not open
 	r  *sql.DB // read-only pool; nil when not open
 
-	// Used by Write only (one caller at a time) and Close.
-	stmts map[int]*sql.Stmt // INSERTs on w by number of rows (maxRows, maxRows/2, ... 1), see insertSQL
-	args  []any             // INSERT arguments, reused
-	buf   []byte            // encoded details, reused
+	// Used by Write only (one caller at a time), Open and Close.
+	stmts  map[int]*sql.Stmt // INSERTs on w by number of rows (maxRows, maxRows/2, ... 1), see insertSQL
+	lookup *sql.Stmt         // event_ids by a JSON array of ids, see lookupSQL
+	args   []any             // INSERT arguments, reused
+	buf    []byte            // encoded details, reused
+	ids    []byte            // JSON array of ids to look up, reused
+	// pending maps the event_id of every event stored after mergedSeq, so
+	// not yet in event_ids, to its seq; nextSeq is the seq the next stored
+	// event gets. Write brings them up to date with the table first (see
+	// Store.sync), as another process may write to it too.
+	pending    map[int64]int64
+	mergedSeq  int64
+	nextSeq    int64
+	mergeEvery int // merge once pending reaches this many events
 }
 
 // New returns a Store for c. A relative c.Path is joined to dataDir. New does
@@ -129,10 +156,11 @@ func New(c Config, dataDir string, log *slog.Logger) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Store{
-		path:    p,
-		busy:    busy,
-		log:     log.With("component", "output", "output_type", "sqlite", "path", p),
-		nowFunc: time.Now,
+		path:       p,
+		busy:       busy,
+		log:        log.With("component", "output", "output_type", "sqlite", "path", p),
+		nowFunc:    time.Now,
+		mergeEvery: defaultMergeEvery,
 	}, nil
 }
 
@@ -170,7 +198,7 @@ func (s *Store) Open(ctx context.Context) error {
 		return fmt.Errorf("open sqlite %q: %w", s.path, err)
 	}
 	w, err := sql.Open("sqlite", s.dsn(url.Values{
-		"_pragma": {"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-2000)", "wal_autocheckpoint(10000)"},
+		"_pragma": {"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-1000)", "wal_autocheckpoint(10000)"},
 		"_txlock": {"immediate"},
 	}))
 	if err != nil {
@@ -186,7 +214,7 @@ func (s *Store) Open(ctx context.Context) error {
 		_ = w.Close()
 		return fmt.Errorf("open sqlite %q: %w", s.path, err)
 	}
-	// The INSERTs are prepared now: w has one connection, which a
+	// The statements are prepared now: w has one connection, which a
 	// transaction holds while Write runs.
 	stmts := make(map[int]*sql.Stmt)
 	for n := maxRows; n >= 1; n /= 2 {
@@ -197,13 +225,86 @@ func (s *Store) Open(ctx context.Context) error {
 		}
 		stmts[n] = st
 	}
+	lookup, err := w.PrepareContext(ctx, lookupSQL)
+	if err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite %q: prepare lookup: %w", s.path, err)
+	}
+	s.pending = nil
+	if err := s.sync(ctx, w); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite %q: %w", s.path, err)
+	}
 	r, err := s.openReader(ctx, false)
 	if err != nil {
 		_ = w.Close()
 		return err
 	}
-	s.w, s.r, s.stmts = w, r, stmts
+	s.w, s.r, s.stmts, s.lookup = w, r, stmts, lookup
 	s.log.Info("store opened", "schema_version", schemaVersion)
+	return nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// sync brings s.pending, s.mergedSeq and s.nextSeq up to date with the
+// table. Another process may have stored events since (auditship query
+// stores the audit events of its reads in the same file) or merged ids;
+// Write calls sync inside its transaction, which holds SQLite's write lock,
+// so what sync reads stays true until the commit. With s.pending nil (at
+// Open) or a table that lost events, it reads every unmerged id.
+func (s *Store) sync(ctx context.Context, q querier) error {
+	var last, merged int64
+	if err := q.QueryRowContext(ctx, "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT seq FROM id_merge)").
+		Scan(&last, &merged); err != nil {
+		return fmt.Errorf("read stored seq: %w", err)
+	}
+	from := s.nextSeq // the first seq s.pending may lack
+	if s.pending == nil || last < s.nextSeq-1 || merged < s.mergedSeq {
+		s.pending = make(map[int64]int64)
+		s.mergedSeq = merged
+		from = merged + 1
+	}
+	if merged > s.mergedSeq {
+		for id, seq := range s.pending {
+			if seq <= merged {
+				delete(s.pending, id)
+			}
+		}
+		s.mergedSeq = merged
+		from = max(from, merged+1)
+	}
+	if last >= from {
+		if err := s.readPending(ctx, q, from); err != nil {
+			s.pending = nil // read them all next time
+			return err
+		}
+	}
+	s.nextSeq = last + 1
+	return nil
+}
+
+// readPending adds the events from seq from on to s.pending.
+func (s *Store) readPending(ctx context.Context, q querier, from int64) error {
+	rows, err := q.QueryContext(ctx, "SELECT event_id, seq FROM events WHERE seq >= ?", from)
+	if err != nil {
+		return fmt.Errorf("read unmerged ids: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var id, seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return fmt.Errorf("read unmerged ids: %w", err)
+		}
+		s.pending[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read unmerged ids: %w", err)
+	}
 	return nil
 }
 
@@ -301,14 +402,17 @@ func migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // maxRows is the most events one INSERT statement carries: fewer statements
-// mean less per-statement work in database/sql and the driver. Batches are
-// split into statements of maxRows, then powers of two, so at most a few
+// mean less per-statement work in database/sql and the driver, smaller ones
+// less memory for the prepared program and its arguments. Batches are split
+// into statements of maxRows, then powers of two, so at most a few
 // statement texts are ever prepared.
-const maxRows = 64
+const maxRows = 256
 
-// insertSQL returns the INSERT of n events. It returns the event_id of every
-// row it stored; an event_id already in the table (or earlier in the same
-// statement) is skipped and not returned.
+// insertSQL returns the INSERT of n events. seq is left out: SQLite numbers
+// the rows on from the largest seq in the table, in the order given. An
+// INSERT that named the rowid could fail halfway (it must be an integer),
+// and SQLite would then copy every page the statement changes into a
+// statement journal first, which costs more than the INSERT.
 func insertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO events (event_id, event_time, event_name, event_type, event_details, user_uid,
@@ -319,25 +423,33 @@ func insertSQL(n int) string {
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(" ON CONFLICT(event_id) DO NOTHING RETURNING event_id")
 	return b.String()
 }
 
-// row is one event ready to insert: its index in the batch and its details
-// encoded as JSON.
+// lookupSQL finds which of the event_ids in a JSON array (its one argument)
+// are in event_ids, and their seq.
+const lookupSQL = "SELECT event_id, seq FROM event_ids WHERE event_id IN (SELECT value FROM json_each(?))"
+
+// row is one event of a batch: its index in the batch, its details encoded
+// as JSON and its seq: the row it is stored as, or for a conflict with a
+// stored event the row holding its event_id (0 when the conflict is with an
+// earlier event of the same batch, first).
 type row struct {
 	i       int
 	details string
+	seq     int64
+	first   int // index in the inserted rows of the same event_id, for seq 0
 }
 
 // Write stores batch in one transaction and returns after the commit is on
 // disk. An event already stored with the same event_id and the same content
 // (event_time to the nanosecond, name, type, details as JSON, user_uid) is a
-// replay and counts as written. A different event reusing a stored event_id
-// is not stored. It and any event that cannot be stored at all (event_time
-// outside the years 1677 to 2262, event_details that do not encode as JSON)
-// are reported in a *[outputs.BatchError] as not retryable while the rest of
-// the batch is committed. Any other error means nothing was committed.
+// replay and counts as written; so is a repeat of an event earlier in batch.
+// A different event reusing an event_id is not stored. It and any event that
+// cannot be stored at all (event_time outside the years 1677 to 2262,
+// event_details that do not encode as JSON) are reported in a
+// *[outputs.BatchError] as not retryable while the rest of the batch is
+// committed. Any other error means nothing was committed.
 func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -378,36 +490,85 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 		n = ends[k]
 	}
 
+	// BEGIN IMMEDIATE (see Open): the write lock is held from here.
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin sqlite write: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	stored := s.nowFunc().UnixNano()
+	if err := s.sync(ctx, tx); err != nil {
+		return err
+	}
+	merged, err := s.lookupMerged(ctx, tx, batch, rows)
+	if err != nil {
+		return err
+	}
+	// Split rows into those to insert, numbered on from nextSeq, and
+	// conflicts: an event_id stored before (pending or merged) or earlier
+	// in batch, where the first occurrence is the one stored.
+	fresh := make(map[int64]int, len(rows)) // event_id → index in ins
 	var conflicts []row
-	for rest := rows; len(rest) > 0; {
-		n := maxRows
-		for n > len(rest) {
-			n /= 2
+	ins := make([]row, 0, len(rows))
+	for _, r := range rows {
+		id := batch[r.i].ID
+		if seq, ok := s.pending[id]; ok {
+			r.seq = seq
+		} else if seq, ok := merged[id]; ok {
+			r.seq = seq
+		} else if k, ok := fresh[id]; ok {
+			r.first = k
+		} else {
+			r.seq = s.nextSeq + int64(len(ins))
+			fresh[id] = len(ins)
+			ins = append(ins, r)
+			continue
 		}
-		c, err := s.insert(ctx, tx, batch, rest[:n], stored)
-		if err != nil {
-			return err
-		}
-		conflicts = append(conflicts, c...)
-		rest = rest[n:]
+		conflicts = append(conflicts, r)
 	}
 	for _, r := range conflicts {
-		reason, err := conflict(ctx, tx, batch[r.i], r.details)
-		if err != nil {
+		var reason string
+		if r.seq == 0 {
+			f := ins[r.first]
+			reason = compare(batch[f.i], f.details, batch[r.i], r.details)
+		} else if reason, err = conflict(ctx, tx, batch[r.i], r.details, r.seq); err != nil {
 			return err
 		}
 		if reason != "" {
 			bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
 		}
 	}
+	stored := s.nowFunc().UnixNano()
+	for rest := ins; len(rest) > 0; {
+		n := maxRows
+		for n > len(rest) {
+			n /= 2
+		}
+		if err := s.insert(ctx, tx, batch, rest[:n], stored); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	last := s.nextSeq + int64(len(ins)) - 1
+	if len(ins) > 0 {
+		// The seqs given above are SQLite's numbering; check it.
+		var got int64
+		if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM events").Scan(&got); err != nil {
+			return fmt.Errorf("read stored seq: %w", err)
+		}
+		if got != last {
+			s.pending = nil // read them all again next time
+			return fmt.Errorf("sqlite numbered the events up to seq %d, want %d", got, last)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit sqlite write: %w", err)
+	}
+	s.nextSeq = last + 1
+	for _, r := range ins {
+		s.pending[batch[r.i].ID] = r.seq
+	}
+	if len(s.pending) >= s.mergeEvery {
+		s.merge(ctx, last)
 	}
 	s.log.Debug("batch written", "count", len(batch)-len(bad), "duration", time.Since(start))
 	if len(bad) > 0 {
@@ -417,11 +578,50 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	return nil
 }
 
+// lookupMerged returns the seq of every event_id of rows that is in
+// event_ids, in one query. Ids in s.pending are not looked up.
+func (s *Store) lookupMerged(ctx context.Context, tx *sql.Tx, batch []event.Event, rows []row) (map[int64]int64, error) {
+	ids := append(s.ids[:0], '[')
+	for _, r := range rows {
+		id := batch[r.i].ID
+		if _, ok := s.pending[id]; ok {
+			continue
+		}
+		if len(ids) > 1 {
+			ids = append(ids, ',')
+		}
+		ids = strconv.AppendInt(ids, id, 10)
+	}
+	ids = append(ids, ']')
+	s.ids = ids
+	if len(ids) == 2 {
+		return nil, nil
+	}
+	res, err := tx.StmtContext(ctx, s.lookup).QueryContext(ctx, string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("look up event ids: %w", err)
+	}
+	defer func() { _ = res.Close() }()
+	var found map[int64]int64
+	for res.Next() {
+		var id, seq int64
+		if err := res.Scan(&id, &seq); err != nil {
+			return nil, fmt.Errorf("look up event ids: %w", err)
+		}
+		if found == nil {
+			found = make(map[int64]int64)
+		}
+		found[id] = seq
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("look up event ids: %w", err)
+	}
+	return found, nil
+}
+
 // insert runs one INSERT of rows (len(rows) is maxRows or a power of two)
-// in tx and returns the rows it did not store because their event_id was
-// already taken.
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []event.Event, rows []row, stored int64) ([]row, error) {
-	st := s.stmts[len(rows)]
+// in tx.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []event.Event, rows []row, stored int64) error {
 	args := s.args[:0]
 	for _, r := range rows {
 		e := &batch[r.i]
@@ -430,62 +630,98 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []event.Event, row
 	}
 	s.args = args
 	defer clear(args) // keep no events alive between batches
-	res, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	if err != nil {
-		return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
+	if _, err := tx.StmtContext(ctx, s.stmts[len(rows)]).ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("insert %d events: %w", len(rows), err)
 	}
-	defer func() { _ = res.Close() }()
-	// inserted counts the ids stored, as an event_id can occur more than once
-	// in a batch; the first occurrence is the one stored.
-	inserted := make(map[int64]int, len(rows))
-	for res.Next() {
-		var id int64
-		if err := res.Scan(&id); err != nil {
-			return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
-		}
-		inserted[id]++
-	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
-	}
-	var conflicts []row
-	for _, r := range rows {
-		id := batch[r.i].ID
-		if inserted[id] > 0 {
-			inserted[id]--
-			continue
-		}
-		conflicts = append(conflicts, r)
-	}
-	return conflicts, nil
+	return nil
 }
 
-// conflict compares the stored event with e.ID against e, whose details
+// mergeRows is how many event_ids one INSERT of a merge carries.
+const mergeRows = 512
+
+// merge adds the pending event_ids, those of every event stored up to and
+// including seq last, to event_ids in event_id order, so that each page of
+// event_ids is written once per merge rather than once per batch, then
+// records last in id_merge. Each statement is a transaction of its own (in
+// a transaction, an INSERT that names the rowid makes SQLite keep a
+// statement journal). After a crash, or a Write of another process, before
+// id_merge is updated the next merge adds the same ids again, which OR
+// IGNORE skips. A failed merge is logged and tried again after the next
+// Write; the ids stay pending.
+func (s *Store) merge(ctx context.Context, last int64) {
+	start := time.Now()
+	pairs := make([][2]int64, 0, len(s.pending))
+	for id, seq := range s.pending {
+		pairs = append(pairs, [2]int64{id, seq})
+	}
+	slices.SortFunc(pairs, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	full, err := s.w.PrepareContext(ctx, mergeSQL(mergeRows))
+	if err != nil {
+		s.log.Warn("merge of event ids failed", "error", err)
+		return
+	}
+	defer func() { _ = full.Close() }()
+	args := make([]any, 0, 2*mergeRows)
+	for rest := pairs; len(rest) > 0; {
+		n := min(mergeRows, len(rest))
+		args = args[:0]
+		for _, p := range rest[:n] {
+			args = append(args, p[0], p[1])
+		}
+		if n == mergeRows {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = s.w.ExecContext(ctx, mergeSQL(n), args...)
+		}
+		if err != nil {
+			s.log.Warn("merge of event ids failed", "error", err)
+			return
+		}
+		rest = rest[n:]
+	}
+	if _, err := s.w.ExecContext(ctx, "UPDATE id_merge SET seq = max(seq, ?)", last); err != nil {
+		s.log.Warn("merge of event ids failed", "error", err)
+		return
+	}
+	s.log.Debug("event ids merged", "count", len(pairs), "duration", time.Since(start))
+	clear(s.pending)
+	s.mergedSeq = last
+}
+
+// mergeSQL returns the INSERT of n (event_id, seq) pairs into event_ids.
+func mergeSQL(n int) string {
+	return "INSERT OR IGNORE INTO event_ids (event_id, seq) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", n), ",")
+}
+
+// conflict compares the stored event in row seq against e, whose details
 // encode as d. It returns "" when they are the same event (a replay) and the
 // dead-letter reason when they differ.
-func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d string) (string, error) {
-	var (
-		ns      int64
-		name    string
-		typ     string
-		details string
-		uid     int64
-	)
-	err := tx.QueryRowContext(ctx, "SELECT event_time, event_name, event_type, event_details, user_uid FROM events WHERE event_id = ?", e.ID).
-		Scan(&ns, &name, &typ, &details, &uid)
+func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d string, seq int64) (string, error) {
+	var old event.Event
+	var ns int64
+	var details string
+	err := tx.QueryRowContext(ctx, "SELECT event_time, event_name, event_type, event_details, user_uid FROM events WHERE seq = ?", seq).
+		Scan(&ns, &old.Name, &old.Type, &details, &old.UserUID)
 	if err != nil {
 		return "", fmt.Errorf("read stored event %d: %w", e.ID, err)
 	}
-	same := ns == e.Time.UnixNano() && name == e.Name && typ == e.Type && uid == e.UserUID
-	if same && details != d {
-		old, err1 := event.UnmarshalDetails([]byte(details))
-		cur, err2 := event.UnmarshalDetails([]byte(d))
-		same = err1 == nil && err2 == nil && jsonEqual(old, cur)
+	old.Time = time.Unix(0, ns)
+	return compare(old, details, e, d), nil
+}
+
+// compare returns "" when e, whose details encode as d, is the same event as
+// old, whose details encode as oldD, and the dead-letter reason otherwise.
+func compare(old event.Event, oldD string, e event.Event, d string) string {
+	same := old.Time.UnixNano() == e.Time.UnixNano() && old.Name == e.Name && old.Type == e.Type && old.UserUID == e.UserUID
+	if same && oldD != d {
+		a, err1 := event.UnmarshalDetails([]byte(oldD))
+		b, err2 := event.UnmarshalDetails([]byte(d))
+		same = err1 == nil && err2 == nil && jsonEqual(a, b)
 	}
 	if same {
-		return "", nil
+		return ""
 	}
-	return fmt.Sprintf("event_id %d already stored with different content (event_name %q, event_type %q)", e.ID, name, typ), nil
+	return fmt.Sprintf("event_id %d already stored with different content (event_name %q, event_type %q)", e.ID, old.Name, old.Type)
 }
 
 // jsonEqual reports whether two decoded JSON values are equal, comparing
@@ -661,7 +897,8 @@ func (s *Store) Close(ctx context.Context) error {
 		for _, st := range s.stmts {
 			errs = append(errs, st.Close())
 		}
-		s.stmts = nil
+		errs = append(errs, s.lookup.Close())
+		s.stmts, s.lookup, s.pending = nil, nil, nil
 		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("wal checkpoint failed", "error", err)
 		}

@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/auditship/auditship/event"
+	"github.com/auditship/auditship/outputs"
+)
+
+// TestStore_IDsAcrossMerges checks that an event_id stays unique wherever the
+// stored one is: pending in memory, merged into event_ids, pending when the
+// store was closed, and after a merge interrupted between its two
+// statements.
+func TestStore_IDsAcrossMerges(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	open := func() *Store {
+		t.Helper()
+		s, err := New(DefaultConfig(), dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Open(t.Context()); err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		s.mergeEvery = 4
+		return s
+	}
+	evs := makeEvents(17)
+	s := open()
+	// Batches of 3: merges after the 2nd and 4th, 2 events pending after.
+	for i := 0; i < 12; i += 3 {
+		if err := s.Write(t.Context(), evs[i:i+3]); err != nil {
+			t.Fatalf("Write %d: %v", i, err)
+		}
+	}
+	if err := s.Write(t.Context(), evs[12:14]); err != nil {
+		t.Fatal(err)
+	}
+	if s.mergedSeq != 12 || len(s.pending) != 2 {
+		t.Fatalf("merged seq %d with %d pending, want 12 and 2", s.mergedSeq, len(s.pending))
+	}
+	checkIDs(t, s, evs[:14], evs[:14])
+
+	// Reopened, the pending ids are read back from events.
+	if err := s.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	if s.mergedSeq != 12 || len(s.pending) != 2 {
+		t.Fatalf("after reopen: merged seq %d with %d pending, want 12 and 2", s.mergedSeq, len(s.pending))
+	}
+	checkIDs(t, s, evs[:14], evs[:14])
+	if err := s.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A merge that stopped after its INSERT: event_ids holds the pending
+	// ids already, id_merge does not say so.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, DefaultConfig().Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO event_ids (event_id, seq) SELECT event_id, seq FROM events WHERE seq > (SELECT seq FROM id_merge)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	if err := s.Write(t.Context(), evs[14:17]); err != nil { // 5 pending: merges again
+		t.Fatalf("Write after an interrupted merge: %v", err)
+	}
+	if s.mergedSeq != 17 || len(s.pending) != 0 {
+		t.Fatalf("merged seq %d with %d pending, want 17 and 0", s.mergedSeq, len(s.pending))
+	}
+	checkIDs(t, s, evs, evs)
+}
+
+// checkIDs writes to s, which holds stored, replays and reuses of a merged
+// and of a pending event_id of probe (a prefix of stored, at least 6 long),
+// then checks that only the reuses are rejected, that s holds stored and
+// nothing else, and that every merged row of event_ids points at the row of
+// its event.
+func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
+	t.Helper()
+	reuse := func(e event.Event) event.Event {
+		e.Type = "reused"
+		return e
+	}
+	last := len(probe) - 1
+	batch := []event.Event{probe[1], reuse(probe[4]), probe[last], reuse(probe[last-1])}
+	err := s.Write(t.Context(), batch)
+	be, ok := errors.AsType[*outputs.BatchError](err)
+	if !ok {
+		t.Fatalf("Write error = %v, want *outputs.BatchError", err)
+	}
+	var idx []int
+	for _, it := range be.Items {
+		idx = append(idx, it.Index)
+	}
+	if diff := cmp.Diff([]int{1, 3}, idx); diff != "" {
+		t.Errorf("rejected indexes (-want +got):\n%s", diff)
+	}
+	got, err := s.Search(t.Context(), outputs.Query{Limit: 100, Order: outputs.Asc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sorted(stored, outputs.Asc), got); diff != "" {
+		t.Errorf("stored events (-want +got):\n%s", diff)
+	}
+	var merged, matching int64
+	if err := s.w.QueryRowContext(t.Context(), "SELECT count(*) FROM event_ids").Scan(&merged); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.w.QueryRowContext(t.Context(),
+		"SELECT count(*) FROM event_ids i JOIN events e ON e.seq = i.seq AND e.event_id = i.event_id").Scan(&matching); err != nil {
+		t.Fatal(err)
+	}
+	if merged < s.mergedSeq || matching != merged {
+		t.Errorf("event_ids has %d rows, %d pointing at their event; want at least %d, all", merged, matching, s.mergedSeq)
+	}
+}
+
+// TestStore_TwoWriters checks two Stores writing to one file, as the agent
+// and auditship query (which stores the audit events of its reads) do: each
+// sees the other's events as stored, pending or merged by either.
+func TestStore_TwoWriters(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var st [2]*Store
+	for i := range st {
+		s, err := New(DefaultConfig(), dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Open(t.Context()); err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close(context.Background()) })
+		s.mergeEvery = 5 + i
+		st[i] = s
+	}
+	evs := makeEvents(60)
+	for k := 0; k*3 < len(evs); k++ {
+		w, other := st[k%2], st[(k+1)%2]
+		if err := w.Write(t.Context(), evs[k*3:k*3+3]); err != nil {
+			t.Fatalf("batch %d: %v", k, err)
+		}
+		// The other writer replays and reuses what was just written and
+		// what was written a few merges ago.
+		if k >= 1 {
+			checkIDs(t, other, evs[:k*3+3], evs[:k*3+3])
+		}
+		if k >= 6 {
+			checkIDs(t, w, evs[:k*3+3], evs[:k*3-12])
+		}
+	}
+	for i, s := range st {
+		if err := s.Write(t.Context(), evs[:1]); err != nil { // syncs s
+			t.Fatal(err)
+		}
+		if s.nextSeq != int64(len(evs))+1 {
+			t.Errorf("writer %d: next seq %d, want %d", i, s.nextSeq, len(evs)+1)
+		}
+	}
+}
