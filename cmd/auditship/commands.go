@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,7 +153,7 @@ func queryCommand() *cli.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			o, s, closeFn, err := openSearcher(ctx, cfg)
+			o, s, closeFn, err := openSearcher(ctx, cfg, log)
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
@@ -199,7 +200,7 @@ func auditReads(cfg *config.Config, o outputs.Output) func(context.Context, even
 }
 
 // openSearcher opens the output the query block reads from.
-func openSearcher(ctx context.Context, cfg *config.Config) (outputs.Output, outputs.Searcher, func(), error) {
+func openSearcher(ctx context.Context, cfg *config.Config, log *slog.Logger) (outputs.Output, outputs.Searcher, func(), error) {
 	for _, oc := range cfg.Outputs {
 		if oc.Name != cfg.QueryFrom {
 			continue
@@ -207,7 +208,7 @@ func openSearcher(ctx context.Context, cfg *config.Config) (outputs.Output, outp
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, nil, nil, fmt.Errorf("create data_dir: %w", err)
 		}
-		o, err := agent.NewOutput(oc, cfg.DataDir, discardLogger())
+		o, err := agent.NewOutput(oc, cfg.DataDir, log)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -27,14 +27,19 @@
 // event_id is unique through event_ids (event_id, seq) and id_merge (seq).
 // An index on events.event_id would take one insert at a random place per
 // event, and with it one page written to the WAL per event and batch. So the
-// ids of the last events stored, up to 32,768, are kept in memory instead
-// (rebuilt by Open from the events after id_merge's seq) and merged into
-// event_ids in sorted runs, each page of event_ids written once per run.
-// Events stored after the last merge are still in events, so nothing is
-// lost when the process dies before a merge; after a crash between the
-// merge's INSERTs and the update of id_merge, the next merge adds the same
-// ids again and skips them. The Store must be the database's only writer
-// (the agent holds a lock on its data_dir).
+// ids of the events stored after id_merge's seq, up to 32,768, are kept in
+// memory instead and merged into event_ids in one sorted run, in the
+// transaction of the batch that reaches the limit: each page of event_ids
+// is written once per run. The ids in memory are read back from events by
+// Open and brought up to date inside every write transaction (SQLite's
+// write lock held), because another process may write to the same file:
+// auditship query stores an audit event for each read. A run's pages grow
+// with the table: past about 8 million events (32,768 times the ids per
+// page) each id of a run lands on a page of its own, as with the index.
+//
+// Events may be deleted by hand (a retention job with the sqlite3 shell):
+// an event_id whose row is gone counts as not stored, and ids merged for
+// deleted rows are dropped when they are met.
 //
 // The schema version is kept in PRAGMA user_version and migrated by
 // [Store.Open] in one transaction. Version 1 (rowid = event_id) is copied
@@ -44,11 +49,10 @@
 //
 // Cost: every event is one append to the table and to each of the four
 // time-ordered indexes, a lookup of its event_id in event_ids (read only;
-// one query per batch) and its share of a merge. A batch of up to 1,024 new
-// events is one multi-row INSERT, prepared once per batch size (the last
-// four sizes stay prepared), that SQLite runs as a transaction of its own; a
-// larger batch is several INSERTs in one transaction. The writer connection
-// keeps a 1 MB page cache and lets the WAL grow to 10,000 pages (about 40 MB)
+// one query per batch) and its share of a merge. A batch is inserted with a
+// few multi-row INSERTs, prepared once, that leave seq to SQLite, so that
+// SQLite keeps no statement journal. The writer connection keeps a 1 MB
+// page cache and lets the WAL grow to 10,000 pages (about 40 MB)
 // before checkpointing it, so that index pages written by several batches
 // are copied into the database file once.
 //

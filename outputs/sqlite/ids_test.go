@@ -15,8 +15,8 @@ import (
 
 // TestStore_IDsAcrossMerges checks that an event_id stays unique wherever the
 // stored one is: pending in memory, merged into event_ids, pending when the
-// store was closed, and after a merge interrupted between its two
-// statements.
+// store was closed, and when event_ids already holds ids that id_merge does
+// not count.
 func TestStore_IDsAcrossMerges(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -61,8 +61,8 @@ func TestStore_IDsAcrossMerges(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A merge that stopped after its INSERT: event_ids holds the pending
-	// ids already, id_merge does not say so.
+	// event_ids holds the pending ids already, id_merge does not say so:
+	// the next merge skips them.
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, DefaultConfig().Path))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestStore_IDsAcrossMerges(t *testing.T) {
 	s = open()
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	if err := s.Write(t.Context(), evs[14:17]); err != nil { // 5 pending: merges again
-		t.Fatalf("Write after an interrupted merge: %v", err)
+		t.Fatalf("Write with ids merged twice: %v", err)
 	}
 	if s.mergedSeq != 17 || len(s.pending) != 0 {
 		t.Fatalf("merged seq %d with %d pending, want 17 and 0", s.mergedSeq, len(s.pending))
@@ -87,8 +87,8 @@ func TestStore_IDsAcrossMerges(t *testing.T) {
 // checkIDs writes to s, which holds stored, replays and reuses of a merged
 // and of a pending event_id of probe (a prefix of stored, at least 6 long),
 // then checks that only the reuses are rejected, that s holds stored and
-// nothing else, and that every merged row of event_ids points at the row of
-// its event.
+// nothing else, that every row of event_ids points at the row of its event
+// and that every event up to id_merge's seq has one.
 func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
 	t.Helper()
 	reuse := func(e event.Event) event.Event {
@@ -116,7 +116,7 @@ func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
 	if diff := cmp.Diff(sorted(stored, outputs.Asc), got); diff != "" {
 		t.Errorf("stored events (-want +got):\n%s", diff)
 	}
-	var merged, matching int64
+	var merged, matching, missing int64
 	if err := s.w.QueryRowContext(t.Context(), "SELECT count(*) FROM event_ids").Scan(&merged); err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +124,12 @@ func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
 		"SELECT count(*) FROM event_ids i JOIN events e ON e.seq = i.seq AND e.event_id = i.event_id").Scan(&matching); err != nil {
 		t.Fatal(err)
 	}
-	if merged < s.mergedSeq || matching != merged {
-		t.Errorf("event_ids has %d rows, %d pointing at their event; want at least %d, all", merged, matching, s.mergedSeq)
+	if err := s.w.QueryRowContext(t.Context(), `SELECT count(*) FROM events e WHERE e.seq <= (SELECT seq FROM id_merge)
+		AND NOT EXISTS (SELECT 1 FROM event_ids i WHERE i.event_id = e.event_id AND i.seq = e.seq)`).Scan(&missing); err != nil {
+		t.Fatal(err)
+	}
+	if matching != merged || missing != 0 {
+		t.Errorf("event_ids has %d rows, %d pointing at their event; %d merged events not in it", merged, matching, missing)
 	}
 }
 
@@ -170,5 +174,81 @@ func TestStore_TwoWriters(t *testing.T) {
 		if s.nextSeq != int64(len(evs))+1 {
 			t.Errorf("writer %d: next seq %d, want %d", i, s.nextSeq, len(evs)+1)
 		}
+	}
+}
+
+// TestStore_EventsDeletedByHand checks that events deleted with the sqlite3
+// shell (a retention job, say), newest ones included, do not stall the
+// store or make it store an event twice: a deleted event written again is
+// stored again, and events that take the seqs of deleted ones are found.
+func TestStore_EventsDeletedByHand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := New(DefaultConfig(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	s.mergeEvery = 4
+	evs := makeEvents(30)
+	for i := 0; i < 15; i += 3 { // merged up to seq 12, 13 to 15 pending
+		if err := s.Write(t.Context(), evs[i:i+3]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mergeEvery = 100 // no more merges until the restart below
+	// Another connection deletes seq 2 and everything after seq 8, while
+	// the store is open.
+	deleteEvents(t, dir, "seq = 2 OR seq > 8")
+	// New events take seqs 9 to 13, of which 9 to 12 were merged for
+	// deleted events.
+	if err := s.Write(t.Context(), evs[15:20]); err != nil {
+		t.Fatalf("Write after the delete: %v", err)
+	}
+	if err := s.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.mergeEvery = 100
+	// Everything written again: the deleted ones are stored anew, the rest
+	// are replays.
+	if err := s.Write(t.Context(), evs[:20]); err != nil {
+		t.Fatalf("Write of all again: %v", err)
+	}
+	checkIDs(t, s, evs[:20], evs[:20])
+
+	// The same after a restart, with more deleted and written again.
+	if err := s.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deleteEvents(t, dir, "event_id > 10")
+	if err := s.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.mergeEvery = 4
+	for i := 0; i < 30; i += 5 {
+		if err := s.Write(t.Context(), evs[i:i+5]); err != nil {
+			t.Fatalf("Write %d after reopen: %v", i, err)
+		}
+	}
+	checkIDs(t, s, evs, evs)
+}
+
+// deleteEvents deletes the events matching where from the store in dir, as
+// the sqlite3 shell would.
+func deleteEvents(t *testing.T, dir, where string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, DefaultConfig().Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if _, err := db.Exec("DELETE FROM events WHERE " + where); err != nil {
+		t.Fatal(err)
 	}
 }

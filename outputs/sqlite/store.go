@@ -85,7 +85,7 @@ var migrations = []string{
 	`CREATE TABLE event_ids (
 		event_id INTEGER PRIMARY KEY,
 		seq      INTEGER NOT NULL -- the event's row in events
-	);
+	) WITHOUT ROWID;
 	INSERT INTO event_ids (event_id, seq) SELECT event_id, seq FROM events ORDER BY event_id;
 	DROP INDEX events_id;
 	CREATE TABLE id_merge (seq INTEGER NOT NULL);
@@ -123,11 +123,12 @@ type Store struct {
 	r  *sql.DB // read-only pool; nil when not open
 
 	// Used by Write only (one caller at a time), Open and Close.
-	stmts  map[int]*sql.Stmt // INSERTs on w by number of rows (maxRows, maxRows/2, ... 1), see insertSQL
-	lookup *sql.Stmt         // event_ids by a JSON array of ids, see lookupSQL
-	args   []any             // INSERT arguments, reused
-	buf    []byte            // encoded details, reused
-	ids    []byte            // JSON array of ids to look up, reused
+	stmts     map[int]*sql.Stmt // INSERTs on w by number of rows (maxRows, maxRows/2, ... 1), see insertSQL
+	lookup    *sql.Stmt         // event_ids by a JSON array of ids, see lookupSQL
+	mergeStmt *sql.Stmt         // INSERT of mergeRows pairs into event_ids, see mergeSQL
+	args      []any             // INSERT arguments, reused
+	buf       []byte            // encoded details, reused
+	ids       []byte            // JSON array of ids to look up, reused
 	// pending maps the event_id of every event stored after mergedSeq, so
 	// not yet in event_ids, to its seq; nextSeq is the seq the next stored
 	// event gets. Write brings them up to date with the table first (see
@@ -230,6 +231,11 @@ func (s *Store) Open(ctx context.Context) error {
 		_ = w.Close()
 		return fmt.Errorf("open sqlite %q: prepare lookup: %w", s.path, err)
 	}
+	mergeStmt, err := w.PrepareContext(ctx, mergeSQL(mergeRows))
+	if err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite %q: prepare merge: %w", s.path, err)
+	}
 	s.pending = nil
 	if err := s.sync(ctx, w); err != nil {
 		_ = w.Close()
@@ -240,13 +246,14 @@ func (s *Store) Open(ctx context.Context) error {
 		_ = w.Close()
 		return err
 	}
-	s.w, s.r, s.stmts, s.lookup = w, r, stmts, lookup
+	s.w, s.r, s.stmts, s.lookup, s.mergeStmt = w, r, stmts, lookup, mergeStmt
 	s.log.Info("store opened", "schema_version", schemaVersion)
 	return nil
 }
 
 // querier is a *sql.DB or a *sql.Tx.
 type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -262,6 +269,17 @@ func (s *Store) sync(ctx context.Context, q querier) error {
 	if err := q.QueryRowContext(ctx, "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT seq FROM id_merge)").
 		Scan(&last, &merged); err != nil {
 		return fmt.Errorf("read stored seq: %w", err)
+	}
+	if last < merged {
+		// The newest events were deleted by hand: their ids must go, or
+		// the events that reuse their seqs would count as merged.
+		if _, err := q.ExecContext(ctx, "DELETE FROM event_ids WHERE seq > ?", last); err != nil {
+			return fmt.Errorf("drop ids of deleted events: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, "UPDATE id_merge SET seq = ?", last); err != nil {
+			return fmt.Errorf("drop ids of deleted events: %w", err)
+		}
+		merged = last
 	}
 	from := s.nextSeq // the first seq s.pending may lack
 	if s.pending == nil || last < s.nextSeq-1 || merged < s.mergedSeq {
@@ -431,14 +449,11 @@ func insertSQL(n int) string {
 const lookupSQL = "SELECT event_id, seq FROM event_ids WHERE event_id IN (SELECT value FROM json_each(?))"
 
 // row is one event of a batch: its index in the batch, its details encoded
-// as JSON and its seq: the row it is stored as, or for a conflict with a
-// stored event the row holding its event_id (0 when the conflict is with an
-// earlier event of the same batch, first).
+// as JSON and the seq it is stored as.
 type row struct {
 	i       int
 	details string
 	seq     int64
-	first   int // index in the inserted rows of the same event_id, for seq 0
 }
 
 // Write stores batch in one transaction and returns after the commit is on
@@ -507,35 +522,41 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	// conflicts: an event_id stored before (pending or merged) or earlier
 	// in batch, where the first occurrence is the one stored.
 	fresh := make(map[int64]int, len(rows)) // event_id → index in ins
-	var conflicts []row
 	ins := make([]row, 0, len(rows))
 	for _, r := range rows {
-		id := batch[r.i].ID
-		if seq, ok := s.pending[id]; ok {
-			r.seq = seq
-		} else if seq, ok := merged[id]; ok {
-			r.seq = seq
-		} else if k, ok := fresh[id]; ok {
-			r.first = k
-		} else {
-			r.seq = s.nextSeq + int64(len(ins))
-			fresh[id] = len(ins)
-			ins = append(ins, r)
+		e := batch[r.i]
+		seq, ok := s.pending[e.ID]
+		if !ok {
+			seq, ok = merged[e.ID]
+		}
+		if ok {
+			reason, found, err := conflict(ctx, tx, e, r.details, seq)
+			if err != nil {
+				return err
+			}
+			if found {
+				if reason != "" {
+					bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
+				}
+				continue
+			}
+			// The stored event was deleted by hand: store this one anew.
+			if _, err := tx.ExecContext(ctx, "DELETE FROM event_ids WHERE event_id = ?", e.ID); err != nil {
+				return fmt.Errorf("drop id of a deleted event: %w", err)
+			}
+			delete(s.pending, e.ID)
+			delete(merged, e.ID)
+		}
+		if k, ok := fresh[e.ID]; ok {
+			f := ins[k]
+			if reason := compare(batch[f.i], f.details, e, r.details); reason != "" {
+				bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
+			}
 			continue
 		}
-		conflicts = append(conflicts, r)
-	}
-	for _, r := range conflicts {
-		var reason string
-		if r.seq == 0 {
-			f := ins[r.first]
-			reason = compare(batch[f.i], f.details, batch[r.i], r.details)
-		} else if reason, err = conflict(ctx, tx, batch[r.i], r.details, r.seq); err != nil {
-			return err
-		}
-		if reason != "" {
-			bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
-		}
+		r.seq = s.nextSeq + int64(len(ins))
+		fresh[e.ID] = len(ins)
+		ins = append(ins, r)
 	}
 	stored := s.nowFunc().UnixNano()
 	for rest := ins; len(rest) > 0; {
@@ -560,15 +581,23 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 			return fmt.Errorf("sqlite numbered the events up to seq %d, want %d", got, last)
 		}
 	}
+	merge := len(s.pending)+len(ins) >= s.mergeEvery
+	if merge {
+		if err := s.merge(ctx, tx, batch, ins, last); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit sqlite write: %w", err)
 	}
 	s.nextSeq = last + 1
-	for _, r := range ins {
-		s.pending[batch[r.i].ID] = r.seq
-	}
-	if len(s.pending) >= s.mergeEvery {
-		s.merge(ctx, last)
+	if merge {
+		clear(s.pending)
+		s.mergedSeq = last
+	} else {
+		for _, r := range ins {
+			s.pending[batch[r.i].ID] = r.seq
+		}
 	}
 	s.log.Debug("batch written", "count", len(batch)-len(bad), "duration", time.Since(start))
 	if len(bad) > 0 {
@@ -639,28 +668,23 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []event.Event, row
 // mergeRows is how many event_ids one INSERT of a merge carries.
 const mergeRows = 512
 
-// merge adds the pending event_ids, those of every event stored up to and
-// including seq last, to event_ids in event_id order, so that each page of
-// event_ids is written once per merge rather than once per batch, then
-// records last in id_merge. Each statement is a transaction of its own (in
-// a transaction, an INSERT that names the rowid makes SQLite keep a
-// statement journal). After a crash, or a Write of another process, before
-// id_merge is updated the next merge adds the same ids again, which OR
-// IGNORE skips. A failed merge is logged and tried again after the next
-// Write; the ids stay pending.
-func (s *Store) merge(ctx context.Context, last int64) {
+// merge adds the pending event_ids and those of ins, the events stored up
+// to and including seq last, to event_ids in event_id order, so that each
+// page of event_ids is written once per merge rather than once per batch,
+// and records last in id_merge, all in tx. (event_ids is a WITHOUT ROWID
+// table: an INSERT that named a rowid would make SQLite keep a statement
+// journal of the pages it changes.)
+func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []event.Event, ins []row, last int64) error {
 	start := time.Now()
-	pairs := make([][2]int64, 0, len(s.pending))
+	pairs := make([][2]int64, 0, len(s.pending)+len(ins))
 	for id, seq := range s.pending {
 		pairs = append(pairs, [2]int64{id, seq})
 	}
-	slices.SortFunc(pairs, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
-	full, err := s.w.PrepareContext(ctx, mergeSQL(mergeRows))
-	if err != nil {
-		s.log.Warn("merge of event ids failed", "error", err)
-		return
+	for _, r := range ins {
+		pairs = append(pairs, [2]int64{batch[r.i].ID, r.seq})
 	}
-	defer func() { _ = full.Close() }()
+	slices.SortFunc(pairs, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	full := tx.StmtContext(ctx, s.mergeStmt)
 	args := make([]any, 0, 2*mergeRows)
 	for rest := pairs; len(rest) > 0; {
 		n := min(mergeRows, len(rest))
@@ -668,24 +692,22 @@ func (s *Store) merge(ctx context.Context, last int64) {
 		for _, p := range rest[:n] {
 			args = append(args, p[0], p[1])
 		}
+		var err error
 		if n == mergeRows {
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = s.w.ExecContext(ctx, mergeSQL(n), args...)
+			_, err = tx.ExecContext(ctx, mergeSQL(n), args...)
 		}
 		if err != nil {
-			s.log.Warn("merge of event ids failed", "error", err)
-			return
+			return fmt.Errorf("merge event ids: %w", err)
 		}
 		rest = rest[n:]
 	}
-	if _, err := s.w.ExecContext(ctx, "UPDATE id_merge SET seq = max(seq, ?)", last); err != nil {
-		s.log.Warn("merge of event ids failed", "error", err)
-		return
+	if _, err := tx.ExecContext(ctx, "UPDATE id_merge SET seq = ?", last); err != nil {
+		return fmt.Errorf("merge event ids: %w", err)
 	}
 	s.log.Debug("event ids merged", "count", len(pairs), "duration", time.Since(start))
-	clear(s.pending)
-	s.mergedSeq = last
+	return nil
 }
 
 // mergeSQL returns the INSERT of n (event_id, seq) pairs into event_ids.
@@ -693,20 +715,25 @@ func mergeSQL(n int) string {
 	return "INSERT OR IGNORE INTO event_ids (event_id, seq) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", n), ",")
 }
 
-// conflict compares the stored event in row seq against e, whose details
-// encode as d. It returns "" when they are the same event (a replay) and the
-// dead-letter reason when they differ.
-func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d string, seq int64) (string, error) {
+// conflict compares the stored event in row seq, which should have e's
+// event_id, against e, whose details encode as d. It returns "" when they
+// are the same event (a replay) and the dead-letter reason when they differ;
+// found is false when row seq is gone or holds another event_id (events
+// deleted by hand).
+func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d string, seq int64) (reason string, found bool, err error) {
 	var old event.Event
 	var ns int64
 	var details string
-	err := tx.QueryRowContext(ctx, "SELECT event_time, event_name, event_type, event_details, user_uid FROM events WHERE seq = ?", seq).
+	err = tx.QueryRowContext(ctx, "SELECT event_time, event_name, event_type, event_details, user_uid FROM events WHERE seq = ? AND event_id = ?", seq, e.ID).
 		Scan(&ns, &old.Name, &old.Type, &details, &old.UserUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
 	if err != nil {
-		return "", fmt.Errorf("read stored event %d: %w", e.ID, err)
+		return "", false, fmt.Errorf("read stored event %d: %w", e.ID, err)
 	}
 	old.Time = time.Unix(0, ns)
-	return compare(old, details, e, d), nil
+	return compare(old, details, e, d), true, nil
 }
 
 // compare returns "" when e, whose details encode as d, is the same event as
@@ -897,8 +924,8 @@ func (s *Store) Close(ctx context.Context) error {
 		for _, st := range s.stmts {
 			errs = append(errs, st.Close())
 		}
-		errs = append(errs, s.lookup.Close())
-		s.stmts, s.lookup, s.pending = nil, nil, nil
+		errs = append(errs, s.lookup.Close(), s.mergeStmt.Close())
+		s.stmts, s.lookup, s.mergeStmt, s.pending = nil, nil, nil, nil
 		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("wal checkpoint failed", "error", err)
 		}
