@@ -28,9 +28,11 @@
 // An index on events.event_id would take one insert at a random place per
 // event, and with it one page written to the WAL per event and batch. So the
 // ids of the events stored after id_merge's seq, up to 32,768, are kept in
-// memory instead and merged into event_ids in one sorted run, in the
-// transaction of the batch that reaches the limit: each page of event_ids
-// is written once per run. The ids in memory are read back from events by
+// memory instead and merged into event_ids in one sorted run after the
+// batch that reaches the limit: each page of event_ids is written once per
+// run. The run's INSERTs are transactions of their own and id_merge is
+// updated last; a run cut short by a crash is done again, skipping the ids
+// already in event_ids. The ids in memory are read back from events by
 // Open and brought up to date inside every write transaction (SQLite's
 // write lock held), because another process may write to the same file:
 // auditship query stores an audit event for each read. A run's pages grow

@@ -581,23 +581,15 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 			return fmt.Errorf("sqlite numbered the events up to seq %d, want %d", got, last)
 		}
 	}
-	merge := len(s.pending)+len(ins) >= s.mergeEvery
-	if merge {
-		if err := s.merge(ctx, tx, batch, ins, last); err != nil {
-			return err
-		}
-	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit sqlite write: %w", err)
 	}
 	s.nextSeq = last + 1
-	if merge {
-		clear(s.pending)
-		s.mergedSeq = last
-	} else {
-		for _, r := range ins {
-			s.pending[batch[r.i].ID] = r.seq
-		}
+	for _, r := range ins {
+		s.pending[batch[r.i].ID] = r.seq
+	}
+	if len(s.pending) >= s.mergeEvery {
+		s.merge(ctx, last)
 	}
 	s.log.Debug("batch written", "count", len(batch)-len(bad), "duration", time.Since(start))
 	if len(bad) > 0 {
@@ -668,23 +660,22 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []event.Event, row
 // mergeRows is how many event_ids one INSERT of a merge carries.
 const mergeRows = 512
 
-// merge adds the pending event_ids and those of ins, the events stored up
-// to and including seq last, to event_ids in event_id order, so that each
-// page of event_ids is written once per merge rather than once per batch,
-// and records last in id_merge, all in tx. (event_ids is a WITHOUT ROWID
-// table: an INSERT that named a rowid would make SQLite keep a statement
-// journal of the pages it changes.)
-func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []event.Event, ins []row, last int64) error {
+// merge adds the pending event_ids, those of the events stored up to and
+// including seq last, to event_ids in event_id order, so that each page of
+// event_ids is written once per merge rather than once per batch, then
+// records last in id_merge. Each statement is a transaction of its own:
+// one transaction for the whole merge would hold about 2 MiB more of dirty
+// pages. After a crash, or a Write of another process, before id_merge is
+// updated, the next merge adds the same ids again, which OR IGNORE skips. A
+// failed merge is logged and tried again after the next Write; the ids stay
+// pending.
+func (s *Store) merge(ctx context.Context, last int64) {
 	start := time.Now()
-	pairs := make([][2]int64, 0, len(s.pending)+len(ins))
+	pairs := make([][2]int64, 0, len(s.pending))
 	for id, seq := range s.pending {
 		pairs = append(pairs, [2]int64{id, seq})
 	}
-	for _, r := range ins {
-		pairs = append(pairs, [2]int64{batch[r.i].ID, r.seq})
-	}
 	slices.SortFunc(pairs, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
-	full := tx.StmtContext(ctx, s.mergeStmt)
 	args := make([]any, 0, 2*mergeRows)
 	for rest := pairs; len(rest) > 0; {
 		n := min(mergeRows, len(rest))
@@ -694,20 +685,23 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []event.Event, ins 
 		}
 		var err error
 		if n == mergeRows {
-			_, err = full.ExecContext(ctx, args...)
+			_, err = s.mergeStmt.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, mergeSQL(n), args...)
+			_, err = s.w.ExecContext(ctx, mergeSQL(n), args...)
 		}
 		if err != nil {
-			return fmt.Errorf("merge event ids: %w", err)
+			s.log.Warn("merge of event ids failed", "error", err)
+			return
 		}
 		rest = rest[n:]
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE id_merge SET seq = ?", last); err != nil {
-		return fmt.Errorf("merge event ids: %w", err)
+	if _, err := s.w.ExecContext(ctx, "UPDATE id_merge SET seq = max(seq, ?)", last); err != nil {
+		s.log.Warn("merge of event ids failed", "error", err)
+		return
 	}
 	s.log.Debug("event ids merged", "count", len(pairs), "duration", time.Since(start))
-	return nil
+	clear(s.pending)
+	s.mergedSeq = last
 }
 
 // mergeSQL returns the INSERT of n (event_id, seq) pairs into event_ids.
