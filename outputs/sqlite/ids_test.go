@@ -109,7 +109,7 @@ func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
 	if diff := cmp.Diff([]int{1, 3}, idx); diff != "" {
 		t.Errorf("rejected indexes (-want +got):\n%s", diff)
 	}
-	got, err := s.Search(t.Context(), outputs.Query{Limit: 100, Order: outputs.Asc})
+	got, err := s.Search(t.Context(), outputs.Query{Limit: len(stored) + 10, Order: outputs.Asc})
 	if err != nil {
 		t.Fatal(err)
 	}

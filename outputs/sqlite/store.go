@@ -136,7 +136,10 @@ type Store struct {
 	pending    map[int64]int64
 	mergedSeq  int64
 	nextSeq    int64
-	mergeEvery int // merge once pending reaches this many events
+	mergeEvery int         // merge once pending reaches this many events
+	seen       *seenFilter // nil: look up every id
+	seenCaps   [2]uint     // least and most ids seen is sized for (seenMinCap, seenMaxCap)
+	seenSync   int64       // most events of another process a sync adds to seen (seenSyncMax)
 }
 
 // New returns a Store for c. A relative c.Path is joined to dataDir. New does
@@ -162,6 +165,8 @@ func New(c Config, dataDir string, log *slog.Logger) (*Store, error) {
 		log:        log.With("component", "output", "output_type", "sqlite", "path", p),
 		nowFunc:    time.Now,
 		mergeEvery: defaultMergeEvery,
+		seenCaps:   [2]uint{seenMinCap, seenMaxCap},
+		seenSync:   seenSyncMax,
 	}, nil
 }
 
@@ -236,8 +241,12 @@ func (s *Store) Open(ctx context.Context) error {
 		_ = w.Close()
 		return fmt.Errorf("open sqlite %q: prepare merge: %w", s.path, err)
 	}
-	s.pending = nil
+	s.pending, s.seen = nil, nil
 	if err := s.sync(ctx, w); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite %q: %w", s.path, err)
+	}
+	if err := s.buildSeen(ctx, w); err != nil {
 		_ = w.Close()
 		return fmt.Errorf("open sqlite %q: %w", s.path, err)
 	}
@@ -281,11 +290,12 @@ func (s *Store) sync(ctx context.Context, q querier) error {
 		}
 		merged = last
 	}
-	from := s.nextSeq // the first seq s.pending may lack
+	from := s.nextSeq // the first seq s.pending and s.seen may lack
 	if s.pending == nil || last < s.nextSeq-1 || merged < s.mergedSeq {
 		s.pending = make(map[int64]int64)
 		s.mergedSeq = merged
 		from = merged + 1
+		s.seen = nil // Open builds it; it may lack ids after this
 	}
 	if merged > s.mergedSeq {
 		for id, seq := range s.pending {
@@ -294,6 +304,13 @@ func (s *Store) sync(ctx context.Context, q querier) error {
 			}
 		}
 		s.mergedSeq = merged
+	}
+	if s.seen != nil && last-from+1 > s.seenSync {
+		s.log.Info("another process stored many events: event ids are looked up from now on", "events", last-from+1)
+		s.seen = nil
+	}
+	if s.seen == nil {
+		// Events merged by another process need not be read.
 		from = max(from, merged+1)
 	}
 	if last >= from {
@@ -306,7 +323,8 @@ func (s *Store) sync(ctx context.Context, q querier) error {
 	return nil
 }
 
-// readPending adds the events from seq from on to s.pending.
+// readPending adds the events from seq from on to s.seen, and those not
+// merged to s.pending.
 func (s *Store) readPending(ctx context.Context, q querier, from int64) error {
 	rows, err := q.QueryContext(ctx, "SELECT event_id, seq FROM events WHERE seq >= ?", from)
 	if err != nil {
@@ -318,7 +336,12 @@ func (s *Store) readPending(ctx context.Context, q querier, from int64) error {
 		if err := rows.Scan(&id, &seq); err != nil {
 			return fmt.Errorf("read unmerged ids: %w", err)
 		}
-		s.pending[id] = seq
+		if s.seen != nil {
+			s.seen.add(id)
+		}
+		if seq > s.mergedSeq {
+			s.pending[id] = seq
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read unmerged ids: %w", err)
@@ -587,6 +610,15 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	s.nextSeq = last + 1
 	for _, r := range ins {
 		s.pending[batch[r.i].ID] = r.seq
+		if s.seen != nil {
+			s.seen.add(batch[r.i].ID)
+		}
+	}
+	if s.seen != nil && s.seen.full() {
+		if err := s.buildSeen(ctx, s.w); err != nil {
+			s.log.Warn("event id filter not rebuilt: event ids are looked up from now on", "error", err)
+			s.seen = nil
+		}
 	}
 	if len(s.pending) >= s.mergeEvery {
 		s.merge(ctx, last)
@@ -606,6 +638,9 @@ func (s *Store) lookupMerged(ctx context.Context, tx *sql.Tx, batch []event.Even
 	for _, r := range rows {
 		id := batch[r.i].ID
 		if _, ok := s.pending[id]; ok {
+			continue
+		}
+		if s.seen != nil && !s.seen.mayHave(id) {
 			continue
 		}
 		if len(ids) > 1 {
@@ -919,7 +954,7 @@ func (s *Store) Close(ctx context.Context) error {
 			errs = append(errs, st.Close())
 		}
 		errs = append(errs, s.lookup.Close(), s.mergeStmt.Close())
-		s.stmts, s.lookup, s.mergeStmt, s.pending = nil, nil, nil, nil
+		s.stmts, s.lookup, s.mergeStmt, s.pending, s.seen = nil, nil, nil, nil, nil
 		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("wal checkpoint failed", "error", err)
 		}
