@@ -199,7 +199,8 @@ func auditReads(cfg *config.Config, o outputs.Output) func(context.Context, even
 	}
 }
 
-// openSearcher opens the output the query block reads from.
+// openSearcher opens the output the query block reads from; log receives
+// the output's messages.
 func openSearcher(ctx context.Context, cfg *config.Config, log *slog.Logger) (outputs.Output, outputs.Searcher, func(), error) {
 	for _, oc := range cfg.Outputs {
 		if oc.Name != cfg.QueryFrom {
