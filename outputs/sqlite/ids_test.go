@@ -141,16 +141,7 @@ func TestStore_TwoWriters(t *testing.T) {
 	dir := t.TempDir()
 	var st [2]*Store
 	for i := range st {
-		s, err := New(DefaultConfig(), dir, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Open(t.Context()); err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close(context.Background()) })
-		s.mergeEvery = 5 + i
-		st[i] = s
+		st[i] = openWriter(t, dir, func(s *Store) { s.mergeEvery = 5 + i })
 	}
 	evs := makeEvents(60)
 	for k := 0; k*3 < len(evs); k++ {
@@ -184,15 +175,7 @@ func TestStore_TwoWriters(t *testing.T) {
 func TestStore_EventsDeletedByHand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s, err := New(DefaultConfig(), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Open(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	s.mergeEvery = 4
+	s := openWriter(t, dir, func(s *Store) { s.mergeEvery = 4 })
 	evs := makeEvents(30)
 	for i := 0; i < 15; i += 3 { // merged up to seq 12, 13 to 15 pending
 		if err := s.Write(t.Context(), evs[i:i+3]); err != nil {
@@ -251,4 +234,22 @@ func deleteEvents(t *testing.T, dir, where string) {
 	if _, err := db.Exec("DELETE FROM events WHERE " + where); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openWriter opens a Store on the default file in dir after setup (which may
+// be nil) has set its fields, and closes it at the end of the test.
+func openWriter(t *testing.T, dir string, setup func(*Store)) *Store {
+	t.Helper()
+	s, err := New(DefaultConfig(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
+	}
+	if err := s.Open(t.Context()); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
 }

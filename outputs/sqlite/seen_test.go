@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"math/rand/v2"
 	"testing"
 )
@@ -47,18 +46,11 @@ func TestStore_SeenFilterPaths(t *testing.T) {
 	dir := t.TempDir()
 	var st [2]*Store
 	for i := range st {
-		s, err := New(DefaultConfig(), dir, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.seenCaps = [2]uint{4, 64}
-		s.seenSync = 10
-		if err := s.Open(t.Context()); err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close(context.Background()) })
-		s.mergeEvery = 7
-		st[i] = s
+		st[i] = openWriter(t, dir, func(s *Store) {
+			s.seenCaps = [2]uint{4, 64}
+			s.seenSync = 10
+			s.mergeEvery = 7
+		})
 	}
 	a, b := st[0], st[1]
 	evs := makeEvents(120)
