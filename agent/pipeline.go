@@ -144,6 +144,10 @@ type chunkState struct {
 	in      *config.Input // nil: the input is gone (a reload removed it)
 	decode  func([]byte) (parsers.Record, error)
 	release func(parsers.Record, map[string]any) // nil: the decoder reuses nothing
+	// paths decodes only the values the mapping reads, into vals; nil
+	// when the input cannot (see config.Input.DecodePaths).
+	paths   parsers.PathsFunc
+	vals    []any
 	name    string
 	read    int64
 	skipped int64
@@ -161,6 +165,9 @@ func (p *pipeline) chunkOf(input string) *chunkState {
 		}
 		if r, ok := c.in.Decoder.(parsers.Releaser); ok {
 			c.release = r.Release
+		}
+		if c.in.DecodePaths != nil {
+			c.paths, c.vals = c.in.DecodePaths, make([]any, c.in.PathCount)
 		}
 	}
 	return c
@@ -196,40 +203,71 @@ func (p *pipeline) handle(b *batch, c *chunkState, l tailer.Line) {
 		p.deadLetter(l.Source, l.Text, reasonOversize, fmt.Sprintf("line longer than max_line_bytes (%d bytes); only its first %d bytes are kept here", in.Tailer.MaxLineBytes, len(l.Text)))
 		return
 	}
-	skip := func() { c.skipped++ }
-	rec, err := c.decode(l.Text)
+	e, kind, err := c.event(l)
 	if err != nil {
 		if errors.Is(err, parsers.ErrSkip) {
-			skip()
+			c.skipped++
 			return
 		}
-		p.deadLetter(l.Source, l.Text, reasonParse, fmt.Sprintf("parse %s: %s", in.ParserType, err))
+		reason := "mapping: " + err.Error()
+		switch kind {
+		case reasonParse:
+			reason = fmt.Sprintf("parse %s: %s", in.ParserType, err)
+		case reasonSchema:
+			reason = "schema: " + err.Error()
+		}
+		p.deadLetter(l.Source, l.Text, kind, reason)
 		return
 	}
-	e, err := in.Mapping.Map(rec, l.Text, l.Source)
+	b.events = append(b.events, e)
+	b.raws = append(b.raws, l.Text)
+}
+
+// event decodes, maps and checks line l of chunk c. An error wraps
+// [parsers.ErrSkip] for a line that is not an audit event; any other comes
+// with the reason* constant of the step that failed.
+func (c *chunkState) event(l tailer.Line) (e event.Event, kind string, err error) {
+	in := c.in
+	if c.paths != nil {
+		ok, err := c.paths(l.Text, c.vals)
+		if err != nil {
+			return e, reasonParse, err
+		}
+		if ok {
+			e, err = in.Mapping.MapValues(c.vals, l.Text, l.Source)
+			clear(c.vals) // keep no line's values alive past it
+			if err != nil {
+				return e, reasonMapping, err
+			}
+			if err := c.p.cfg.Schemas.Apply(&e); err != nil {
+				return e, reasonSchema, err
+			}
+			return e, "", nil
+		}
+		// A line the paths cannot serve (a dotted key to expand): decode
+		// it whole.
+	}
+	rec, err := c.decode(l.Text)
+	if err != nil {
+		return e, reasonParse, err
+	}
+	e, err = in.Mapping.Map(rec, l.Text, l.Source)
 	if err != nil {
 		if c.release != nil {
 			c.release(rec, nil)
 		}
-		if errors.Is(err, parsers.ErrSkip) {
-			skip()
-			return
-		}
-		p.deadLetter(l.Source, l.Text, reasonMapping, "mapping: "+err.Error())
-		return
+		return e, reasonMapping, err
 	}
-	err = p.cfg.Schemas.Apply(&e)
+	err = c.p.cfg.Schemas.Apply(&e)
 	if c.release != nil {
 		// Only the event's details (which may share maps with the record,
 		// and which Apply may have replaced) outlive the record.
 		c.release(rec, e.Details)
 	}
 	if err != nil {
-		p.deadLetter(l.Source, l.Text, reasonSchema, "schema: "+err.Error())
-		return
+		return e, reasonSchema, err
 	}
-	b.events = append(b.events, e)
-	b.raws = append(b.raws, l.Text)
+	return e, "", nil
 }
 
 // deadLetter writes line to the dead-letter file. kind is one of the reason*

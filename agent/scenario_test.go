@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -496,6 +497,33 @@ func TestScenario_BlankLines(t *testing.T) {
 	for i := range 20 {
 		b.Write(e.lines(lf, 1, lineOpts{}))
 		b.WriteString([]string{"\n", "   \n", "\t\r\n", "\r\n", "\x00\n"}[i%5])
+	}
+	e.appendRaw(lf.path, b.Bytes())
+	a := e.start()
+	e.waitStored(catchUp)
+	a.stop(t)
+	e.check()
+	e.noDeadLetters()
+}
+
+// TestScenario_DottedKeys writes lines whose details come partly from a
+// dotted top-level key ("details.seq"), which the json parser expands by
+// default: the agent decodes such a line whole (the others only at the
+// mapping's paths) and stores every line's details the same.
+func TestScenario_DottedKeys(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	lf := e.newFile("logs/app.log")
+	seq := regexp.MustCompile(`"details":\{("file":"[^"]*"),"seq":(\d+)\}`)
+	var b bytes.Buffer
+	for i, l := range bytes.SplitAfter(e.lines(lf, 20, lineOpts{noise: true}), []byte("\n")) {
+		if i%2 == 0 {
+			l = seq.ReplaceAll(l, []byte(`"details.seq":${2},"details":{$1}`))
+		}
+		b.Write(l)
+	}
+	if !bytes.Contains(b.Bytes(), []byte(`"details.seq":`)) {
+		t.Fatalf("no dotted key written:\n%s", b.Bytes())
 	}
 	e.appendRaw(lf.path, b.Bytes())
 	a := e.start()

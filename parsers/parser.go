@@ -51,3 +51,25 @@ type OwnedDecoder interface {
 type Releaser interface {
 	Release(rec Record, keep map[string]any)
 }
+
+// PathDecoder is implemented by decoders that can decode only the values at
+// a fixed set of paths, without building the objects on the way to them.
+// Each path is a list of object keys from the top level (record.audit.resource
+// is {"audit", "resource"}). DecodePaths returns the decoder of paths, or ok
+// false when it cannot serve them (then the caller decodes whole records).
+// The mapping tells which paths it reads ([mapping.Mapping.Paths]); the agent
+// uses a PathDecoder when the mapping reads nothing but such paths.
+type PathDecoder interface {
+	DecodePaths(paths [][]string) (dec PathsFunc, ok bool)
+}
+
+// PathsFunc decodes one line for a [PathDecoder]. It sets vals[i] (len(vals)
+// is the number of paths) to the value at path i exactly as walking the
+// Record of Decode would find it: nil when a key is missing at any depth or
+// a step meets a non-object. It checks the whole line as Decode does and
+// returns the same errors. ok false, with a nil error, means that this line
+// needs its whole Record (for example a dotted top-level key that would
+// expand onto a path); vals then holds nothing usable. The values may alias
+// line, which the caller must never modify again (as with [OwnedDecoder]).
+// It is safe for concurrent use with distinct vals.
+type PathsFunc func(line []byte, vals []any) (ok bool, err error)

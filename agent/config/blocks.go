@@ -181,6 +181,14 @@ func decodeInput(b labelledHCL, base string) (*Input, hcl.Diagnostics) {
 			in.Decoder = p.Project(keys)
 		}
 	}
+	// Or, better, only the values it reads.
+	if pd, ok := in.Decoder.(parsers.PathDecoder); ok && in.Mapping != nil {
+		if paths, ok := in.Mapping.Paths(); ok {
+			if dec, ok := pd.DecodePaths(paths); ok {
+				in.DecodePaths, in.PathCount = dec, len(paths)
+			}
+		}
+	}
 	return in, diags
 }
 

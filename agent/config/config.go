@@ -84,7 +84,12 @@ type Input struct {
 	ParserType string
 	Decoder    parsers.Decoder
 	Mapping    *mapping.Mapping
-	Range      hcl.Range
+	// DecodePaths, when not nil, decodes only the values at the mapping's
+	// PathCount paths, for [mapping.Mapping.MapValues]: the decoder is a
+	// [parsers.PathDecoder] and the mapping reads nothing but plain paths.
+	DecodePaths parsers.PathsFunc
+	PathCount   int
+	Range       hcl.Range
 }
 
 // Output is one `output "TYPE" "NAME"` block; Config is the type's own

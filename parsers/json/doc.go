@@ -33,6 +33,16 @@
 // `invalid JSON at byte 17: unexpected '}' after object key, want ':'`, with
 // the offset counted in bytes from 0; it becomes the dead-letter reason.
 //
+// What is built: [Decoder.Decode] builds the whole record;
+// [Decoder.Project] only the top-level keys a mapping reads; and
+// [Decoder.DecodePaths] ([parsers.PathDecoder]) only the values at the
+// paths a mapping reads (record.audit.details, record.msg), with no map for
+// the objects on the way to them: the agent's route when the mapping reads
+// nothing but plain paths. All three check the whole line and fail with the
+// same errors. A line whose dotted top-level key would expand onto one of
+// the paths is handed back to be decoded whole (FuzzDecodePaths checks the
+// values against Decode's record).
+//
 // The decoder is a hand-written recursive-descent parser (no reflection),
 // 1.5 to 2.5 times as fast as encoding/json with UseNumber on real audit
 // lines, with fewer allocations (BenchmarkDecode, BenchmarkDecode_EncodingJSON); FuzzDecode checks it against encoding/json.

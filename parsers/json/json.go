@@ -99,28 +99,15 @@ func (d *Decoder) DecodeOwned(line []byte) (parsers.Record, error) {
 // Record's plain strings are substrings of it.
 func (d *Decoder) decode(line []byte, text string) (parsers.Record, error) {
 	s := scanner{b: line, text: text, keep: d.keep}
-	s.ws()
-	if s.i == len(line) {
-		return nil, fmt.Errorf("blank line: %w", parsers.ErrSkip)
-	}
-	if line[s.i] != '{' {
-		start := s.i
-		if _, err := s.value(); err != nil {
-			// Not JSON at all (plain text): say so rather than what the
-			// first letter would have had to begin.
-			s.i = start
-			return nil, s.errf("not a JSON object")
-		}
-		s.i = start
-		return nil, s.errf("top-level value is not an object")
+	if err := s.top(); err != nil {
+		return nil, err
 	}
 	rec, err := s.object()
 	if err != nil {
 		return nil, err
 	}
-	s.ws()
-	if s.i != len(line) {
-		return nil, s.errf("%s after the top-level object", s.describe())
+	if err := s.end(); err != nil {
+		return nil, err
 	}
 	if d.expand && s.dotted {
 		dotted.Expand(rec)

@@ -39,6 +39,8 @@ type scanner struct {
 	keep   []string // nil: build every key; else the top-level keys to build (see Decoder.Project)
 	dotted bool     // a top-level key that was built holds a dot
 	slab   []string // headers of the boxed strings and numbers; see box.go
+	vals   []any    // DecodePaths: the values of the paths' leaves
+	expand bool     // DecodePaths: dotted top-level keys are expanded
 }
 
 // kept reports whether the top-level key k is built under s.keep. keep is

@@ -28,6 +28,7 @@ type expr struct {
 
 	root  string // plain path: varRecord, varInput or varPath
 	steps []step // plain path: the steps after root
+	slot  int    // plain path of record: its index in Mapping.Paths
 	text  string // plain path as written, for "record.ts is missing"
 
 	hcl hcl.Expression // general expression
@@ -122,18 +123,9 @@ func (e *expr) eval(l *line) (v any, err error) {
 	case e.isConst:
 		return e.value, nil
 	case e.pred != nil:
-		return e.pred(l.rec, l.src.Input, l.src.Path), nil
+		return e.pred(l.view()), nil
 	case e.hcl == nil:
-		var root any
-		switch e.root {
-		case varRecord:
-			root = l.rec
-		case varInput:
-			root = l.src.Input
-		case varPath:
-			root = l.src.Path
-		}
-		return walk(root, e.steps), nil
+		return e.path(l.view()), nil
 	}
 	ctx, err := l.evalContext()
 	if err != nil {
@@ -148,6 +140,31 @@ func (e *expr) eval(l *line) (v any, err error) {
 		return nil, fmt.Errorf("%s: %w", e.field, err)
 	}
 	return g, nil
+}
+
+// view is what plain paths and predicates read of a line, passed by value
+// so that the line does not escape to the heap through a predicate.
+type view struct {
+	rec         map[string]any
+	vals        []any // decoded by paths (see Mapping.MapValues): rec is nil
+	input, path string
+}
+
+// path returns the value of the plain path e on v: from the line's values
+// when it was decoded by paths, else walked on the record.
+func (e *expr) path(v view) any {
+	switch e.root {
+	case varRecord:
+		if v.vals != nil {
+			return v.vals[e.slot]
+		}
+		return walk(v.rec, e.steps)
+	case varInput:
+		return walk(v.input, e.steps)
+	case varPath:
+		return walk(v.path, e.steps)
+	}
+	return nil
 }
 
 // nullError says that e gave null where a value is required.

@@ -13,45 +13,46 @@ import (
 // general expression. It follows the plain-path rule: a path that is missing
 // at any depth is null, so `record.audit.kind == "x"` is false, not an
 // error, on a line without audit.
-type predicate func(rec map[string]any, input, path string) bool
+type predicate func(v view) bool
 
 // compilePredicate returns the predicate of e, or ok false when e is not of
-// that form and must be evaluated as a general expression.
-func compilePredicate(e hcl.Expression) (p predicate, ok bool) {
+// that form and must be evaluated as a general expression. The record paths
+// it reads are added to m's paths.
+func (m *Mapping) compilePredicate(e hcl.Expression) (p predicate, ok bool) {
 	switch e := e.(type) {
 	case *hclsyntax.ParenthesesExpr:
-		return compilePredicate(e.Expression)
+		return m.compilePredicate(e.Expression)
 	case *hclsyntax.UnaryOpExpr:
 		if e.Op != hclsyntax.OpLogicalNot {
 			return nil, false
 		}
-		inner, ok := compilePredicate(e.Val)
+		inner, ok := m.compilePredicate(e.Val)
 		if !ok {
 			return nil, false
 		}
-		return func(r map[string]any, i, p string) bool { return !inner(r, i, p) }, true
+		return func(v view) bool { return !inner(v) }, true
 	case *hclsyntax.BinaryOpExpr:
 		switch e.Op {
 		case hclsyntax.OpLogicalAnd, hclsyntax.OpLogicalOr:
-			a, okA := compilePredicate(e.LHS)
-			b, okB := compilePredicate(e.RHS)
+			a, okA := m.compilePredicate(e.LHS)
+			b, okB := m.compilePredicate(e.RHS)
 			if !okA || !okB {
 				return nil, false
 			}
 			if e.Op == hclsyntax.OpLogicalAnd {
-				return func(r map[string]any, i, p string) bool { return a(r, i, p) && b(r, i, p) }, true
+				return func(v view) bool { return a(v) && b(v) }, true
 			}
-			return func(r map[string]any, i, p string) bool { return a(r, i, p) || b(r, i, p) }, true
+			return func(v view) bool { return a(v) || b(v) }, true
 		case hclsyntax.OpEqual, hclsyntax.OpNotEqual:
-			eq, ok := compileEquality(e.LHS, e.RHS)
+			eq, ok := m.compileEquality(e.LHS, e.RHS)
 			if !ok {
-				eq, ok = compileEquality(e.RHS, e.LHS)
+				eq, ok = m.compileEquality(e.RHS, e.LHS)
 			}
 			if !ok {
 				return nil, false
 			}
 			if e.Op == hclsyntax.OpNotEqual {
-				return func(r map[string]any, i, p string) bool { return !eq(r, i, p) }, true
+				return func(v view) bool { return !eq(v) }, true
 			}
 			return eq, true
 		}
@@ -60,7 +61,7 @@ func compilePredicate(e hcl.Expression) (p predicate, ok bool) {
 }
 
 // compileEquality compiles `path == literal`.
-func compileEquality(pathExpr, litExpr hcl.Expression) (predicate, bool) {
+func (m *Mapping) compileEquality(pathExpr, litExpr hcl.Expression) (predicate, bool) {
 	root, steps, _, ok := plainPath(pathExpr)
 	if !ok || len(litExpr.Variables()) > 0 {
 		return nil, false
@@ -69,26 +70,17 @@ func compileEquality(pathExpr, litExpr hcl.Expression) (predicate, bool) {
 	if diags.HasErrors() || !lit.IsKnown() {
 		return nil, false
 	}
-	get := func(rec map[string]any, input, path string) any {
-		switch root {
-		case varRecord:
-			return walk(rec, steps)
-		case varInput:
-			return walk(input, steps)
-		case varPath:
-			return walk(path, steps)
-		}
-		return nil
-	}
+	p := &expr{root: root, steps: steps}
+	m.addPath(p)
 	switch {
 	case lit.IsNull():
-		return func(r map[string]any, i, p string) bool { return get(r, i, p) == nil }, true
+		return func(v view) bool { return p.path(v) == nil }, true
 	case lit.Type() == cty.String:
 		s := lit.AsString()
-		return func(r map[string]any, i, p string) bool { v, ok := get(r, i, p).(string); return ok && v == s }, true
+		return func(v view) bool { x, ok := p.path(v).(string); return ok && x == s }, true
 	case lit.Type() == cty.Bool:
 		b := lit.True()
-		return func(r map[string]any, i, p string) bool { v, ok := get(r, i, p).(bool); return ok && v == b }, true
+		return func(v view) bool { x, ok := p.path(v).(bool); return ok && x == b }, true
 	}
 	return nil, false
 }

@@ -74,6 +74,12 @@ type Mapping struct {
 	// by a computed key.
 	keys    []string
 	allKeys bool
+
+	// paths are the record paths that plain paths and predicates read,
+	// each once, by slot (see Paths); noPaths: one of them has an index
+	// step or no step, which a decode by paths cannot serve.
+	paths   [][]string
+	noPaths bool
 }
 
 // RecordKeys returns the top-level keys of the record that the expressions
@@ -84,6 +90,49 @@ type Mapping struct {
 // gives Map the same result as one that builds the whole record.
 func (m *Mapping) RecordKeys() (keys []string, all bool) {
 	return slices.Clone(m.keys), m.allKeys
+}
+
+// Paths returns the record paths the mapping reads, each a list of object
+// keys from the top level, when it reads the record through nothing else:
+// plain paths (record.audit.resource, record["a.b"]) and predicates over
+// them, none with a numeric step. ok is false when some expression needs the
+// whole record (a general expression reading record, an index step, record
+// on its own). A decoder that finds the values at these paths
+// ([parsers.PathDecoder]) lets [Mapping.MapValues] give the same result as
+// Map on the whole record.
+func (m *Mapping) Paths() (paths [][]string, ok bool) {
+	if m.noPaths || m.needRecord || m.allKeys {
+		return nil, false
+	}
+	for _, p := range m.paths {
+		paths = append(paths, slices.Clone(p))
+	}
+	return paths, true
+}
+
+// addPath gives the plain path e of record its slot in m.paths.
+func (m *Mapping) addPath(e *expr) {
+	if e.root != varRecord {
+		return
+	}
+	keys := make([]string, 0, len(e.steps))
+	for _, st := range e.steps {
+		if st.hasIdx {
+			m.noPaths = true
+		}
+		keys = append(keys, st.name)
+	}
+	if len(keys) == 0 {
+		m.noPaths = true
+	}
+	for i, p := range m.paths {
+		if slices.Equal(p, keys) {
+			e.slot = i
+			return
+		}
+	}
+	e.slot = len(m.paths)
+	m.paths = append(m.paths, keys)
 }
 
 // addKeys records the top-level record keys that he reads.
@@ -277,6 +326,7 @@ func (m *Mapping) compileExpr(name string, he hcl.Expression) (*expr, hcl.Diagno
 	e := &expr{field: name}
 	if root, steps, text, ok := plainPath(he); ok {
 		e.root, e.steps, e.text = root, steps, text
+		m.addPath(e)
 		return e, diags
 	}
 	if len(vars) == 0 {
@@ -297,7 +347,7 @@ func (m *Mapping) compileExpr(name string, he hcl.Expression) (*expr, hcl.Diagno
 		e.isConst, e.value = true, g
 		return e, diags
 	}
-	if p, ok := compilePredicate(he); ok {
+	if p, ok := m.compilePredicate(he); ok {
 		e.pred = p
 		return e, diags
 	}
@@ -323,11 +373,16 @@ func suggest(name string) string {
 // line is the state of one Map call: the record and, built on first use by
 // a general expression, the HCL evaluation context.
 type line struct {
-	m   *Mapping
-	rec parsers.Record
-	src event.Position
-	ctx *hcl.EvalContext
-	err error
+	m    *Mapping
+	rec  parsers.Record
+	vals []any // MapValues: the values at m.paths, instead of rec
+	src  event.Position
+	ctx  *hcl.EvalContext
+	err  error
+}
+
+func (l *line) view() view {
+	return view{rec: l.rec, vals: l.vals, input: l.src.Input, path: l.src.Path}
 }
 
 // evalContext returns the line's evaluation context, converting the record
@@ -366,8 +421,23 @@ var (
 // record.ts is missing") and means the line is dead-lettered. Details may
 // share maps with rec.
 func (m *Mapping) Map(rec parsers.Record, raw []byte, src event.Position) (event.Event, error) {
-	l := &line{m: m, rec: rec, src: src}
+	return m.mapLine(&line{m: m, rec: rec, src: src}, raw)
+}
 
+// MapValues is [Mapping.Map] for a line decoded by paths: vals[i] is the
+// value at the i-th of [Mapping.Paths] (nil when missing), as a
+// [parsers.PathsFunc] gives it, and the event is the one Map gives for the
+// line's whole record. It must only be called when Paths reports ok.
+// Details may be a map of vals.
+func (m *Mapping) MapValues(vals []any, raw []byte, src event.Position) (event.Event, error) {
+	if vals == nil {
+		vals = []any{} // a mapping that reads no path: still not a record
+	}
+	return m.mapLine(&line{m: m, vals: vals, src: src}, raw)
+}
+
+// mapLine is Map and MapValues.
+func (m *Mapping) mapLine(l *line, raw []byte) (event.Event, error) {
 	if !m.when.isConst || m.when.value != nil {
 		w, err := m.when.eval(l)
 		if err != nil {
@@ -385,7 +455,7 @@ func (m *Mapping) Map(rec parsers.Record, raw []byte, src event.Position) (event
 		}
 	}
 
-	ev := event.Event{Source: src}
+	ev := event.Event{Source: l.src}
 	var err error
 	if ev.ID, err = m.mapID(l, raw); err != nil {
 		return event.Event{}, err

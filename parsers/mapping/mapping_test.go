@@ -327,7 +327,7 @@ user_uid = record.items[0]`,
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m := compile(t, tt.mapping)
-			got, err := m.Map(record(t, tt.line), []byte(tt.line), testSrc)
+			got, err := mapChecked(t, m, record(t, tt.line), []byte(tt.line), testSrc)
 			switch {
 			case tt.skip:
 				if !errors.Is(err, parsers.ErrSkip) {
