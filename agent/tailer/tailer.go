@@ -151,7 +151,7 @@ type Tailer struct {
 
 	chunk    []Line // lines not yet sent; their texts are in arena
 	arena    []byte // backing store of the chunk's texts; owned by the receiver once sent
-	lastSent int    // lines in the last chunk sent: the next one's initial capacity
+	lastSent int    // lines in the last chunk sent, to size the next one
 
 	// searched remembers, per registry FileID, what its recorded path held
 	// when the directory was last searched for the rotated file, so that
@@ -1084,7 +1084,9 @@ func (t *Tailer) emit(ctx context.Context, st *file, end int64, partial bool, ou
 	}
 	if t.arena == nil {
 		t.arena = make([]byte, 0, max(ChunkBytes, len(text)))
-		t.chunk = make([]Line, 0, min(t.cfg.ChunkLines, max(16, t.lastSent)))
+		// A quarter more than the last chunk: chunks cut at ChunkBytes
+		// vary by a few lines, and growing a full slice copies it whole.
+		t.chunk = make([]Line, 0, min(t.cfg.ChunkLines, max(16, t.lastSent+t.lastSent/4)))
 	}
 	start := len(t.arena)
 	t.arena = append(t.arena, text...)
