@@ -200,3 +200,51 @@ func FuzzDecodePaths(f *testing.F) {
 		t.Fatalf("%q: whole record asked for without a dotted key on a path", line)
 	})
 }
+
+// BenchmarkDecodePaths compares, over the example platform logs (the
+// repository's agent.hcl reads them), decoding whole records (Decode, as
+// for a mapping with general expressions), the top-level keys the mapping
+// reads (Project) and only the values at its paths (DecodePaths, the
+// agent's route for that mapping).
+func BenchmarkDecodePaths(b *testing.B) {
+	files, err := filepath.Glob("../../examples/logs/*.log")
+	if err != nil || len(files) == 0 {
+		b.Fatalf("example logs: %v", err)
+	}
+	var lines [][]byte
+	var size int64
+	for _, p := range files {
+		in, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, l := range splitLines(in) {
+			lines = append(lines, l)
+			size += int64(len(l))
+		}
+	}
+	d := mustNew(b, DefaultConfig())
+	proj := d.Project([]string{"msg", "ts", "audit"})
+	dec, _ := d.DecodePaths(auditPaths)
+	vals := make([]any, len(auditPaths))
+	for _, c := range []struct {
+		name string
+		run  func(line []byte) error
+	}{
+		{"whole", func(l []byte) error { _, err := d.DecodeOwned(l); return err }},
+		{"project", func(l []byte) error { _, err := proj.(parsers.OwnedDecoder).DecodeOwned(l); return err }},
+		{"paths", func(l []byte) error { _, err := dec(l, vals); return err }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(size / int64(len(lines)))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := c.run(lines[i%len(lines)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
