@@ -124,6 +124,24 @@ func (a *Agent) currentConfig() *config.Config { return a.cfg.Load() }
 
 func (a *Agent) registry() *registry.Registry { return a.reg.Load() }
 
+// claimant returns the input that reads the file at path when that is not
+// the input named name: the first input of the current config, in the
+// config's order, whose globs match path and whose exclude patterns keep
+// it (see tailer.Config.ClaimedBy). It returns "" when that input is name,
+// or when no input before it matches. Safe for concurrent use.
+func (a *Agent) claimant(name, path string) string {
+	inputs := a.currentConfig().Inputs
+	for i := range inputs {
+		if inputs[i].Name == name {
+			return ""
+		}
+		if inputs[i].Tailer.Matches(path) {
+			return inputs[i].Name
+		}
+	}
+	return ""
+}
+
 func (a *Agent) openFiles(input string) int {
 	if t, ok := a.running.Load(input); ok {
 		return t.(*tailer.Tailer).OpenFiles()

@@ -125,6 +125,8 @@ func (s *supervisor) startInput(in config.Input) error {
 	tc := in.Tailer
 	tc.Once = s.a.opts.Once
 	tc.ChunkLines = s.chunkLines
+	name := in.Name
+	tc.ClaimedBy = func(path string) string { return s.a.claimant(name, path) }
 	t, err := tailer.New(in.Name, tc, s.reg, s.a.log)
 	if err != nil {
 		return fmt.Errorf("input %q: %w", in.Name, err)

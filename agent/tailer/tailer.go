@@ -107,6 +107,26 @@ type Config struct {
 	// ChunkLines is the most lines Run sends at once (default and maximum
 	// [ChunkLines]); the agent lowers it when the queue is small.
 	ChunkLines int
+	// ClaimedBy, when set, names the input that reads the file at path
+	// instead of this one, or returns "" when this one may. The agent gives
+	// a file that several inputs' globs match to the first of them in the
+	// config, so that no file is read twice (each reading would map every
+	// line again, into events with the same event_id). A file claimed
+	// elsewhere is skipped, with a warning once per path. It is called from
+	// Run's goroutine and must be safe for concurrent use.
+	ClaimedBy func(path string) string
+}
+
+// Matches reports whether path is one this configuration reads: a glob of
+// Paths matches it and no pattern of Exclude drops it. path is matched as
+// written (a symlink and its target are different paths).
+func (c *Config) Matches(path string) bool {
+	for _, pat := range c.Paths {
+		if ok, _ := doublestar.PathMatch(pat, path); ok {
+			return !excludedBy(c.Exclude, path)
+		}
+	}
+	return false
 }
 
 // DefaultConfig returns the defaults documented on [Config].
@@ -157,6 +177,10 @@ type Tailer struct {
 	// when the directory was last searched for the rotated file, so that
 	// a drained or vanished file is searched for once per rotation.
 	searched map[string]fileKey
+
+	// claimed are the matched paths that another input reads (see
+	// Config.ClaimedBy), each warned about once.
+	claimed map[string]bool
 }
 
 type fileKey struct{ dev, ino uint64 }
@@ -349,8 +373,12 @@ func (t *Tailer) closeFile(st *file) {
 	}
 }
 
-func (t *Tailer) excluded(p string) bool {
-	for _, x := range t.cfg.Exclude {
+func (t *Tailer) excluded(p string) bool { return excludedBy(t.cfg.Exclude, p) }
+
+// excludedBy reports whether one of the exclude patterns drops p: matched
+// against the full path or the base name.
+func excludedBy(exclude []string, p string) bool {
+	for _, x := range exclude {
 		if ok, _ := doublestar.PathMatch(x, p); ok {
 			return true
 		}
@@ -380,7 +408,7 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 		matches, _ := doublestar.FilepathGlob(pat)
 		slices.Sort(matches)
 		for _, p := range matches {
-			if t.excluded(p) {
+			if t.excluded(p) || t.claimedElsewhere(p) {
 				continue
 			}
 			fi, err := os.Stat(p) // follows symlinks: link and target are one file
@@ -484,7 +512,7 @@ func (t *Tailer) findRotated(seen map[fileKey]found) int {
 		if st := t.files[k]; st != nil && st.f != nil {
 			continue
 		}
-		if !t.owns(e.Path) {
+		if !t.owns(e.Path) || t.claimedElsewhere(e.Path) {
 			continue
 		}
 		var occ fileKey // the zero key: nothing at Path
@@ -511,6 +539,26 @@ func (t *Tailer) findRotated(seen map[fileKey]found) int {
 		}
 	}
 	return opened
+}
+
+// claimedElsewhere reports whether another input reads the file at p (see
+// Config.ClaimedBy), and warns the first time it does for p.
+func (t *Tailer) claimedElsewhere(p string) bool {
+	if t.cfg.ClaimedBy == nil {
+		return false
+	}
+	owner := t.cfg.ClaimedBy(p)
+	if owner == "" {
+		return false
+	}
+	if !t.claimed[p] {
+		if t.claimed == nil {
+			t.claimed = map[string]bool{}
+		}
+		t.claimed[p] = true
+		t.log.Warn("file matched by an earlier input is left to it", "path", p, "read_by", owner)
+	}
+	return true
 }
 
 // owns reports whether p matches one of the input's globs.

@@ -604,3 +604,24 @@ func TestTailer_LateAcksAfterTruncation(t *testing.T) {
 	write(t, h.path("app.log"), "b2\n")
 	h.check([]string{"a1-long-line", "a2-long-line"}, []string{"b1", "b2"})
 }
+
+func TestConfig_Matches(t *testing.T) {
+	t.Parallel()
+	c := Config{Paths: []string{"/var/log/app/*.log", "/srv/**/audit.log"}, Exclude: []string{"*-debug.log", "/var/log/app/old.log"}}
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"/var/log/app/api.log", true},
+		{"/var/log/app/api-debug.log", false}, // base name excluded
+		{"/var/log/app/old.log", false},       // full path excluded
+		{"/var/log/app/sub/api.log", false},
+		{"/srv/a/b/audit.log", true},
+		{"/srv/audit.log", true},
+		{"/var/log/other/api.log", false},
+	} {
+		if got := c.Matches(tc.path); got != tc.want {
+			t.Errorf("Matches(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
