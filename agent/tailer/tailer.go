@@ -485,6 +485,11 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 		}
 		st.atEOF = true // re-stat: maybe deleted
 	}
+	if !t.scanned && len(seen) == 0 {
+		// A relative glob is resolved against the config file's
+		// directory: say so early rather than tail nothing in silence.
+		t.log.Warn("no file matches the input's paths yet", "paths", t.cfg.Paths)
+	}
 	t.scanned = true
 	if waiting > 0 || t.open > t.maxOpen {
 		t.evictIdle(waiting)

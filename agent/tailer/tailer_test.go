@@ -1,8 +1,11 @@
 package tailer
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -622,6 +625,37 @@ func TestConfig_Matches(t *testing.T) {
 	} {
 		if got := c.Matches(tc.path); got != tc.want {
 			t.Errorf("Matches(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestRun_WarnsWhenNothingMatches checks that the first scan warns, once,
+// when the globs match no file, and stays quiet when they match one.
+func TestRun_WarnsWhenNothingMatches(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name  string
+		files []string
+		warn  bool
+	}{
+		{"nothing", nil, true},
+		{"a file", []string{"a.log"}, false},
+	} {
+		dir := t.TempDir()
+		for _, f := range c.files {
+			write(t, filepath.Join(dir, f), "line\n")
+		}
+		reg, err := registry.Open(filepath.Join(dir, "registry.json"), 0)
+		must(t, err)
+		var buf bytes.Buffer
+		cfg := DefaultConfig()
+		cfg.Paths, cfg.Once = []string{filepath.Join(dir, "*.log")}, true
+		tl, err := New("in", cfg, reg, slog.New(slog.NewTextHandler(&buf, nil)))
+		must(t, err)
+		ch := make(chan []Line, 16)
+		must(t, tl.Run(context.Background(), ch))
+		if n := strings.Count(buf.String(), "no file matches the input's paths yet"); n != map[bool]int{true: 1}[c.warn] {
+			t.Errorf("%s: warned %d times:\n%s", c.name, n, buf.String())
 		}
 	}
 }
