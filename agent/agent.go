@@ -65,6 +65,7 @@ type Agent struct {
 	m     *metrics
 
 	internal chan internalEvent // events the agent makes itself (reads of /audit-logs)
+	owners   tailer.Owners      // which input's tailer reads each file
 	reloads  chan reloadRequest
 	stopped  chan struct{} // closed when Run no longer serves reloads
 

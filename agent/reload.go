@@ -127,6 +127,7 @@ func (s *supervisor) startInput(in config.Input) error {
 	tc.ChunkLines = s.chunkLines
 	name := in.Name
 	tc.ClaimedBy = func(path string) string { return s.a.claimant(name, path) }
+	tc.Owners = &s.a.owners
 	t, err := tailer.New(in.Name, tc, s.reg, s.a.log)
 	if err != nil {
 		return fmt.Errorf("input %q: %w", in.Name, err)

@@ -286,10 +286,14 @@ func build(root *rootHCL, filename string, body hcl.Body) (*Config, hcl.Diagnost
 	return cfg, diags
 }
 
-// resolve makes p absolute against base unless it already is.
+// resolve makes p absolute against base unless it already is, and clean
+// (no "//", "." or ".." elements): paths and globs are compared as strings.
 func resolve(base, p string) string {
-	if p == "" || filepath.IsAbs(p) {
+	if p == "" {
 		return p
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
 	}
 	return filepath.Join(base, p)
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -115,6 +116,52 @@ type Config struct {
 	// elsewhere is skipped, with a warning once per path. It is called from
 	// Run's goroutine and must be safe for concurrent use.
 	ClaimedBy func(path string) string
+	// Owners, when set, is shared by the tailers of every input of an
+	// agent: a file (device and inode) one of them reads is not opened by
+	// another, whatever its name now (see [Owners]).
+	Owners *Owners
+}
+
+// Owners records which input reads each file, by device and inode, so that
+// the tailers of several inputs never read one file at once: a file renamed
+// into another input's globs, or whose globs a reload gives to another
+// input, stays with the input reading it until that input lets it go (the
+// file is deleted, closed after CloseInactive once no glob of its reader
+// matches it, or the input stops). The zero value is ready to use; it is
+// safe for concurrent use.
+type Owners struct {
+	mu sync.Mutex
+	m  map[fileKey]string
+}
+
+// acquire makes input the reader of k unless another input is; it returns
+// that other input, or "".
+func (o *Owners) acquire(k fileKey, input string) string {
+	if o == nil {
+		return ""
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if cur, ok := o.m[k]; ok && cur != input {
+		return cur
+	}
+	if o.m == nil {
+		o.m = map[fileKey]string{}
+	}
+	o.m[k] = input
+	return ""
+}
+
+// release lets other inputs read k, if input was its reader.
+func (o *Owners) release(k fileKey, input string) {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m[k] == input {
+		delete(o.m, k)
+	}
 }
 
 // Matches reports whether path is one this configuration reads: a glob of
@@ -179,8 +226,10 @@ type Tailer struct {
 	searched map[string]fileKey
 
 	// claimed are the matched paths that another input reads (see
-	// Config.ClaimedBy), each warned about once.
+	// Config.ClaimedBy), each warned about once; busy the files another
+	// input's tailer holds (see Owners), each warned about once.
 	claimed map[string]bool
+	busy    map[fileKey]bool
 }
 
 type fileKey struct{ dev, ino uint64 }
@@ -359,9 +408,39 @@ func (t *Tailer) Run(ctx context.Context, out chan<- []Line) error {
 func (t *Tailer) OpenFiles() int { return int(t.nOpen.Load()) }
 
 func (t *Tailer) closeAll() {
-	for _, st := range t.files {
+	for k, st := range t.files {
 		t.closeFile(st)
+		t.cfg.Owners.release(k, t.input)
 	}
+}
+
+// own reports whether this input may read the file k found at path: it
+// already does, or no other input's tailer does (Config.Owners), which
+// makes it this input's. It warns once per file held elsewhere.
+func (t *Tailer) own(k fileKey, path string) bool {
+	if _, ok := t.files[k]; ok {
+		return true
+	}
+	owner := t.cfg.Owners.acquire(k, t.input)
+	if owner == "" {
+		delete(t.busy, k)
+		return true
+	}
+	if !t.busy[k] {
+		if t.busy == nil {
+			t.busy = map[fileKey]bool{}
+		}
+		t.busy[k] = true
+		t.log.Warn("file is read by another input; left to it", "path", path, "read_by", owner)
+	}
+	return false
+}
+
+// forget closes st and drops it, letting other inputs read its file.
+func (t *Tailer) forget(st *file) {
+	t.closeFile(st)
+	delete(t.files, st.key)
+	t.cfg.Owners.release(st.key, t.input)
 }
 
 func (t *Tailer) closeFile(st *file) {
@@ -401,11 +480,13 @@ type found struct {
 func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 	seen := map[fileKey]found{}
 	dirs := map[string]bool{}
+	globbed := 0 // paths the globs matched, before exclude and claims
 	for _, pat := range t.cfg.Paths {
 		if base, _ := doublestar.SplitPattern(filepath.ToSlash(pat)); base != "" {
 			dirs[filepath.FromSlash(base)] = true
 		}
 		matches, _ := doublestar.FilepathGlob(pat)
+		globbed += len(matches)
 		slices.Sort(matches)
 		for _, p := range matches {
 			if t.excluded(p) || t.claimedElsewhere(p) {
@@ -476,7 +557,7 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 			continue
 		}
 		if st.f == nil {
-			delete(t.files, k) // closed and no longer reachable by any path
+			t.forget(st) // closed and no longer reachable by any path
 			continue
 		}
 		if !st.gone {
@@ -485,7 +566,7 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 		}
 		st.atEOF = true // re-stat: maybe deleted
 	}
-	if !t.scanned && len(seen) == 0 {
+	if !t.scanned && globbed == 0 {
 		// A relative glob is resolved against the config file's
 		// directory: say so early rather than tail nothing in silence.
 		t.log.Warn("no file matches the input's paths yet", "paths", t.cfg.Paths)
@@ -517,7 +598,7 @@ func (t *Tailer) findRotated(seen map[fileKey]found) int {
 		if st := t.files[k]; st != nil && st.f != nil {
 			continue
 		}
-		if !t.owns(e.Path) || t.claimedElsewhere(e.Path) {
+		if !t.owns(e.Path) || t.excluded(e.Path) || t.claimedElsewhere(e.Path) {
 			continue
 		}
 		var occ fileKey // the zero key: nothing at Path
@@ -610,6 +691,10 @@ func (t *Tailer) openRotated(e registry.Entry, k fileKey) bool {
 	if fi.Size() <= st.pos {
 		f.Close()
 		return false // nothing unread
+	}
+	if !t.own(k, p) {
+		f.Close()
+		return false
 	}
 	st.f, st.path, st.gone, st.done, st.atEOF = f, p, true, false, true
 	st.lastData, st.size, st.mtime = time.Now(), fi.Size(), fi.ModTime()
@@ -752,6 +837,10 @@ func (t *Tailer) openNew(k fileKey, path string) bool {
 	if err != nil {
 		f.Close()
 		t.log.Warn("read file", "path", path, "error", err)
+		return false
+	}
+	if !t.own(k, path) {
+		f.Close()
 		return false
 	}
 	st := &file{key: k, path: path, regPath: path, f: f, lastData: time.Now(), size: fi.Size(), mtime: fi.ModTime()}
@@ -982,8 +1071,7 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 		fi, err := st.f.Stat()
 		if err != nil {
 			t.log.Warn("stat file", "path", st.path, "error", err)
-			t.closeFile(st)
-			delete(t.files, st.key)
+			t.forget(st)
 			return false, nil
 		}
 		if t.statHook != nil {
@@ -1060,8 +1148,7 @@ func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- 
 	}
 	if nlink(fi) == 0 {
 		t.log.Info("file deleted", "path", st.path, "file_id", st.id)
-		t.closeFile(st)
-		delete(t.files, st.key)
+		t.forget(st)
 		t.reg.Remove(st.id)
 		return false, nil
 	}
@@ -1069,7 +1156,7 @@ func (t *Tailer) idle(ctx context.Context, st *file, fi os.FileInfo, out chan<- 
 		t.log.Info("file inactive", "path", st.path, "file_id", st.id)
 		t.closeFile(st)
 		if st.gone {
-			delete(t.files, st.key)
+			t.forget(st)
 			// Read to its end: findRotated need not search for it until
 			// its old path changes again.
 			var occ fileKey

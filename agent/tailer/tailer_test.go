@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -657,5 +658,104 @@ func TestRun_WarnsWhenNothingMatches(t *testing.T) {
 		if n := strings.Count(buf.String(), "no file matches the input's paths yet"); n != map[bool]int{true: 1}[c.warn] {
 			t.Errorf("%s: warned %d times:\n%s", c.name, n, buf.String())
 		}
+	}
+}
+
+// TestOwners_OneReaderPerFile runs two tailers whose globs match the same
+// file and that share Owners. The first reads the file and holds back its
+// acknowledgements, so that the registry still says offset 0 when the
+// second one scans: that one must leave the file alone rather than read it
+// again. When the first stops, the second goes on from the offset
+// acknowledged in the shared registry: every line is read once.
+func TestOwners_OneReaderPerFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	write(t, p, lines("x", 100))
+	reg, err := registry.Open(filepath.Join(dir, "registry.json"), 0)
+	must(t, err)
+	owners := &Owners{}
+
+	type reader struct {
+		cancel  context.CancelFunc
+		done    chan struct{}
+		mu      sync.Mutex
+		got     []string
+		hold    bool   // acknowledge nothing until release
+		pending []Line // held back
+	}
+	ack := func(ls []Line) {
+		for _, l := range ls {
+			reg.Ack(l.Source.FileID, l.Source.End)
+		}
+	}
+	start := func(name string, hold bool) *reader {
+		cfg := DefaultConfig()
+		cfg.Paths, cfg.ScanInterval, cfg.Owners = []string{filepath.Join(dir, "*.log")}, 10*time.Millisecond, owners
+		tl, err := New(name, cfg, reg, nil)
+		must(t, err)
+		r := &reader{done: make(chan struct{}), hold: hold}
+		ctx, cancel := context.WithCancel(context.Background())
+		r.cancel = cancel
+		ch := make(chan []Line)
+		go func() {
+			defer close(r.done)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for chunk := range ch {
+					r.mu.Lock()
+					for _, l := range chunk {
+						r.got = append(r.got, string(l.Text))
+					}
+					if r.hold {
+						r.pending = append(r.pending, chunk...)
+					} else {
+						ack(chunk)
+					}
+					r.mu.Unlock()
+				}
+			})
+			if err := tl.Run(ctx, ch); err != nil {
+				t.Errorf("%s: Run: %v", name, err)
+			}
+			close(ch)
+			wg.Wait()
+		}()
+		return r
+	}
+	count := func(r *reader) int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.got) }
+	waitFor := func(r *reader, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for count(r) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("read %d lines, want %d", count(r), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	first := start("first", true)
+	waitFor(first, 100)
+	second := start("second", false)
+	time.Sleep(200 * time.Millisecond) // twenty scans of the second tailer
+	if n := count(second); n != 0 {
+		t.Fatalf("the second tailer read %d lines of a file the first one reads", n)
+	}
+	first.mu.Lock()
+	ack(first.pending)
+	first.hold, first.pending = false, nil
+	first.mu.Unlock()
+	first.cancel()
+	<-first.done
+	write(t, p, lines("y", 50))
+	waitFor(second, 50)
+	time.Sleep(100 * time.Millisecond)
+	second.cancel()
+	<-second.done
+	if n := count(first); n != 100 {
+		t.Errorf("the first tailer read %d lines, want 100", n)
+	}
+	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("y", 50), "\n"), "\n"), second.got); diff != "" {
+		t.Errorf("the second tailer's lines (-want +got):\n%s", diff)
 	}
 }
