@@ -489,7 +489,7 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 		globbed += len(matches)
 		slices.Sort(matches)
 		for _, p := range matches {
-			if t.excluded(p) || t.claimedElsewhere(p) {
+			if t.excluded(p) {
 				continue
 			}
 			fi, err := os.Stat(p) // follows symlinks: link and target are one file
@@ -497,6 +497,9 @@ func (t *Tailer) scan(w *fsnotify.Watcher, watched map[string]bool) int {
 				continue
 			}
 			k := keyOf(fi)
+			if t.claimedElsewhere(p, t.files[k] != nil) {
+				continue
+			}
 			if _, dup := seen[k]; dup {
 				continue
 			}
@@ -598,7 +601,7 @@ func (t *Tailer) findRotated(seen map[fileKey]found) int {
 		if st := t.files[k]; st != nil && st.f != nil {
 			continue
 		}
-		if !t.owns(e.Path) || t.excluded(e.Path) || t.claimedElsewhere(e.Path) {
+		if !t.owns(e.Path) || t.excluded(e.Path) || t.claimedElsewhere(e.Path, false) {
 			continue
 		}
 		var occ fileKey // the zero key: nothing at Path
@@ -627,9 +630,11 @@ func (t *Tailer) findRotated(seen map[fileKey]found) int {
 	return opened
 }
 
-// claimedElsewhere reports whether another input reads the file at p (see
-// Config.ClaimedBy), and warns the first time it does for p.
-func (t *Tailer) claimedElsewhere(p string) bool {
+// claimedElsewhere reports whether the file at p is another input's by the
+// config's order (see Config.ClaimedBy), and warns the first time it is for
+// p. reading: this input reads the file already, and goes on until it lets
+// it go (see Owners).
+func (t *Tailer) claimedElsewhere(p string, reading bool) bool {
 	if t.cfg.ClaimedBy == nil {
 		return false
 	}
@@ -642,7 +647,11 @@ func (t *Tailer) claimedElsewhere(p string) bool {
 			t.claimed = map[string]bool{}
 		}
 		t.claimed[p] = true
-		t.log.Warn("file matched by an earlier input is left to it", "path", p, "read_by", owner)
+		if reading {
+			t.log.Warn("file now matched by an earlier input; read on until it is inactive or deleted", "path", p, "earlier_input", owner)
+		} else {
+			t.log.Warn("file matched by an earlier input is left to it", "path", p, "read_by", owner)
+		}
 	}
 	return true
 }
