@@ -127,28 +127,45 @@ type Config struct {
 // into another input's globs, or whose globs a reload gives to another
 // input, stays with the input reading it until that input lets it go (the
 // file is deleted, closed after CloseInactive once no glob of its reader
-// matches it, or the input stops). The zero value is ready to use; it is
-// safe for concurrent use.
+// matches it, or the input stops). A stopped input's files are let go only
+// once the registry acknowledges every line it sent of them, so that the
+// next reader does not read its lines in flight again. The zero value is
+// ready to use; it is safe for concurrent use.
 type Owners struct {
 	mu sync.Mutex
-	m  map[fileKey]string
+	m  map[fileKey]owner
+}
+
+// owner is the input reading a file; after that input stopped, until the
+// registry's offset of fileID reaches end, the file stays its.
+type owner struct {
+	input   string
+	stopped bool
+	fileID  string
+	end     int64
 }
 
 // acquire makes input the reader of k unless another input is; it returns
-// that other input, or "".
-func (o *Owners) acquire(k fileKey, input string) string {
+// that other input, or "". reg tells whether a stopped input's lines of the
+// file are all acknowledged.
+func (o *Owners) acquire(k fileKey, input string, reg *registry.Registry) string {
 	if o == nil {
 		return ""
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if cur, ok := o.m[k]; ok && cur != input {
-		return cur
+	if cur, ok := o.m[k]; ok && cur.input != input {
+		if !cur.stopped {
+			return cur.input
+		}
+		if e, ok := reg.Get(cur.fileID); ok && e.Offset < cur.end {
+			return cur.input // its lines in flight are not all delivered yet
+		}
 	}
 	if o.m == nil {
-		o.m = map[fileKey]string{}
+		o.m = map[fileKey]owner{}
 	}
-	o.m[k] = input
+	o.m[k] = owner{input: input}
 	return ""
 }
 
@@ -159,8 +176,21 @@ func (o *Owners) release(k fileKey, input string) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.m[k] == input {
+	if o.m[k].input == input {
 		delete(o.m, k)
+	}
+}
+
+// stop lets other inputs read k once the registry's offset of fileID reaches
+// end (the end of the last line input sent of it), if input was its reader.
+func (o *Owners) stop(k fileKey, input, fileID string, end int64) {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m[k].input == input {
+		o.m[k] = owner{input: input, stopped: true, fileID: fileID, end: end}
 	}
 }
 
@@ -230,6 +260,10 @@ type Tailer struct {
 	// input's tailer holds (see Owners), each warned about once.
 	claimed map[string]bool
 	busy    map[fileKey]bool
+
+	// sent is, per registry FileID, the end of the last line sent (see
+	// Owners.stop); kept only when Config.Owners is set.
+	sent map[string]int64
 }
 
 type fileKey struct{ dev, ino uint64 }
@@ -410,7 +444,11 @@ func (t *Tailer) OpenFiles() int { return int(t.nOpen.Load()) }
 func (t *Tailer) closeAll() {
 	for k, st := range t.files {
 		t.closeFile(st)
-		t.cfg.Owners.release(k, t.input)
+		if end, ok := t.sent[st.id]; ok {
+			t.cfg.Owners.stop(k, t.input, st.id, end)
+		} else {
+			t.cfg.Owners.release(k, t.input)
+		}
 	}
 }
 
@@ -421,7 +459,7 @@ func (t *Tailer) own(k fileKey, path string) bool {
 	if _, ok := t.files[k]; ok {
 		return true
 	}
-	owner := t.cfg.Owners.acquire(k, t.input)
+	owner := t.cfg.Owners.acquire(k, t.input, t.reg)
 	if owner == "" {
 		delete(t.busy, k)
 		return true
@@ -440,6 +478,7 @@ func (t *Tailer) own(k fileKey, path string) bool {
 func (t *Tailer) forget(st *file) {
 	t.closeFile(st)
 	delete(t.files, st.key)
+	delete(t.sent, st.id)
 	t.cfg.Owners.release(st.key, t.input)
 }
 
@@ -1042,6 +1081,7 @@ func (t *Tailer) recordLineEnd(st *file, start int64, chunk []byte) {
 // (so in-flight acks for the old content are ignored) and offset 0.
 func (t *Tailer) truncated(st *file, hb []byte) {
 	old := st.id
+	delete(t.sent, old)
 	st.id = registry.NewFileID(st.key.dev, st.key.ino)
 	st.pos, st.lineStart, st.pending, st.over, st.hasOrigin, st.tailLen = 0, 0, st.pending[:0], false, false, 0
 	st.fp, st.fpLen, st.head = hash(hb), len(hb), t.keepHead(hb)
@@ -1268,11 +1308,29 @@ func (t *Tailer) flush(ctx context.Context, out chan<- []Line) error {
 	}
 	select {
 	case out <- t.chunk:
+		if t.cfg.Owners != nil {
+			t.noteSent()
+		}
 		t.lastSent = len(t.chunk)
 		t.chunk, t.arena = nil, nil
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// noteSent records the end of the last line of each file in the chunk just
+// sent: the last line of each run of one file's lines (a file's offsets
+// only grow under one FileID; a truncation starts a new one).
+func (t *Tailer) noteSent() {
+	if t.sent == nil {
+		t.sent = map[string]int64{}
+	}
+	for i := range t.chunk {
+		src := &t.chunk[i].Source
+		if i+1 == len(t.chunk) || t.chunk[i+1].Source.FileID != src.FileID {
+			t.sent[src.FileID] = src.End
+		}
 	}
 }
 

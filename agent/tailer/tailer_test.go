@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -756,6 +757,82 @@ func TestOwners_OneReaderPerFile(t *testing.T) {
 		t.Errorf("the first tailer read %d lines, want 100", n)
 	}
 	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("y", 50), "\n"), "\n"), second.got); diff != "" {
+		t.Errorf("the second tailer's lines (-want +got):\n%s", diff)
+	}
+}
+
+// TestOwners_StoppedReaderHandsOverAfterAcks stops a tailer whose lines are
+// not yet acknowledged (a reload removed its input while its lines were in
+// flight): another tailer whose globs match the file must wait until the
+// registry acknowledges them, and then go on from there, so that no line is
+// read twice.
+func TestOwners_StoppedReaderHandsOverAfterAcks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	write(t, p, lines("x", 100))
+	reg, err := registry.Open(filepath.Join(dir, "registry.json"), 0)
+	must(t, err)
+	owners := &Owners{}
+	run := func(name string, ack bool) (stop func(), got func() []Line) {
+		cfg := DefaultConfig()
+		cfg.Paths, cfg.ScanInterval, cfg.Owners = []string{filepath.Join(dir, "*.log")}, 10*time.Millisecond, owners
+		tl, err := New(name, cfg, reg, nil)
+		must(t, err)
+		var mu sync.Mutex
+		var lines []Line
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := make(chan []Line)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for chunk := range ch {
+					mu.Lock()
+					lines = append(lines, chunk...)
+					mu.Unlock()
+					for _, l := range chunk {
+						if ack {
+							reg.Ack(l.Source.FileID, l.Source.End)
+						}
+					}
+				}
+			})
+			if err := tl.Run(ctx, ch); err != nil {
+				t.Errorf("%s: Run: %v", name, err)
+			}
+			close(ch)
+			wg.Wait()
+		}()
+		return func() { cancel(); <-done }, func() []Line { mu.Lock(); defer mu.Unlock(); return slices.Clone(lines) }
+	}
+	waitLines := func(got func() []Line, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for len(got()) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("read %d lines, want %d", len(got()), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	stopFirst, firstGot := run("first", false) // its acknowledgements are held back
+	waitLines(firstGot, 100)
+	stopFirst()
+	stopSecond, secondGot := run("second", true)
+	defer stopSecond()
+	time.Sleep(200 * time.Millisecond) // twenty scans
+	if n := len(secondGot()); n != 0 {
+		t.Fatalf("the second tailer read %d lines before the first one's were acknowledged", n)
+	}
+	for _, l := range firstGot() { // now they are delivered
+		reg.Ack(l.Source.FileID, l.Source.End)
+	}
+	write(t, p, lines("y", 20))
+	waitLines(secondGot, 20)
+	time.Sleep(100 * time.Millisecond)
+	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("y", 20), "\n"), "\n"), texts(secondGot())); diff != "" {
 		t.Errorf("the second tailer's lines (-want +got):\n%s", diff)
 	}
 }
