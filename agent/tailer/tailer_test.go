@@ -662,6 +662,94 @@ func TestRun_WarnsWhenNothingMatches(t *testing.T) {
 	}
 }
 
+// ownerReader runs one tailer of *.log in a directory with a shared
+// registry and Owners, keeps every line it sends and acknowledges them, or
+// holds the acknowledgements back until ackAll.
+type ownerReader struct {
+	t      *testing.T
+	reg    *registry.Registry
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	got     []Line
+	hold    bool   // acknowledge nothing until ackAll
+	pending []Line // held back
+}
+
+func startOwnerReader(t *testing.T, name, dir string, reg *registry.Registry, owners *Owners, hold bool) *ownerReader {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Paths, cfg.ScanInterval, cfg.Owners = []string{filepath.Join(dir, "*.log")}, 10*time.Millisecond, owners
+	tl, err := New(name, cfg, reg, nil)
+	must(t, err)
+	r := &ownerReader{t: t, reg: reg, done: make(chan struct{}), hold: hold}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	ch := make(chan []Line)
+	go func() {
+		defer close(r.done)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for chunk := range ch {
+				r.mu.Lock()
+				r.got = append(r.got, chunk...)
+				if r.hold {
+					r.pending = append(r.pending, chunk...)
+				} else {
+					r.ack(chunk)
+				}
+				r.mu.Unlock()
+			}
+		})
+		if err := tl.Run(ctx, ch); err != nil {
+			t.Errorf("%s: Run: %v", name, err)
+		}
+		close(ch)
+		wg.Wait()
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *ownerReader) ack(ls []Line) {
+	for _, l := range ls {
+		r.reg.Ack(l.Source.FileID, l.Source.End)
+	}
+}
+
+// ackAll acknowledges the lines held back, and every later one at once.
+func (r *ownerReader) ackAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ack(r.pending)
+	r.hold, r.pending = false, nil
+}
+
+// stop ends Run and waits for it; it may be called more than once.
+func (r *ownerReader) stop() {
+	r.cancel()
+	<-r.done
+}
+
+func (r *ownerReader) lines() []Line {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// wait waits until at least n lines were sent.
+func (r *ownerReader) wait(n int) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.lines()) < n {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("read %d lines, want %d", len(r.lines()), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestOwners_OneReaderPerFile runs two tailers whose globs match the same
 // file and that share Owners. The first reads the file and holds back its
 // acknowledgements, so that the registry still says offset 0 when the
@@ -677,86 +765,23 @@ func TestOwners_OneReaderPerFile(t *testing.T) {
 	must(t, err)
 	owners := &Owners{}
 
-	type reader struct {
-		cancel  context.CancelFunc
-		done    chan struct{}
-		mu      sync.Mutex
-		got     []string
-		hold    bool   // acknowledge nothing until release
-		pending []Line // held back
-	}
-	ack := func(ls []Line) {
-		for _, l := range ls {
-			reg.Ack(l.Source.FileID, l.Source.End)
-		}
-	}
-	start := func(name string, hold bool) *reader {
-		cfg := DefaultConfig()
-		cfg.Paths, cfg.ScanInterval, cfg.Owners = []string{filepath.Join(dir, "*.log")}, 10*time.Millisecond, owners
-		tl, err := New(name, cfg, reg, nil)
-		must(t, err)
-		r := &reader{done: make(chan struct{}), hold: hold}
-		ctx, cancel := context.WithCancel(context.Background())
-		r.cancel = cancel
-		ch := make(chan []Line)
-		go func() {
-			defer close(r.done)
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				for chunk := range ch {
-					r.mu.Lock()
-					for _, l := range chunk {
-						r.got = append(r.got, string(l.Text))
-					}
-					if r.hold {
-						r.pending = append(r.pending, chunk...)
-					} else {
-						ack(chunk)
-					}
-					r.mu.Unlock()
-				}
-			})
-			if err := tl.Run(ctx, ch); err != nil {
-				t.Errorf("%s: Run: %v", name, err)
-			}
-			close(ch)
-			wg.Wait()
-		}()
-		return r
-	}
-	count := func(r *reader) int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.got) }
-	waitFor := func(r *reader, n int) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for count(r) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("read %d lines, want %d", count(r), n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	first := start("first", true)
-	waitFor(first, 100)
-	second := start("second", false)
+	first := startOwnerReader(t, "first", dir, reg, owners, true)
+	first.wait(100)
+	second := startOwnerReader(t, "second", dir, reg, owners, false)
 	time.Sleep(200 * time.Millisecond) // twenty scans of the second tailer
-	if n := count(second); n != 0 {
+	if n := len(second.lines()); n != 0 {
 		t.Fatalf("the second tailer read %d lines of a file the first one reads", n)
 	}
-	first.mu.Lock()
-	ack(first.pending)
-	first.hold, first.pending = false, nil
-	first.mu.Unlock()
-	first.cancel()
-	<-first.done
+	first.ackAll()
+	first.stop()
 	write(t, p, lines("y", 50))
-	waitFor(second, 50)
+	second.wait(50)
 	time.Sleep(100 * time.Millisecond)
-	second.cancel()
-	<-second.done
-	if n := count(first); n != 100 {
+	second.stop()
+	if n := len(first.lines()); n != 100 {
 		t.Errorf("the first tailer read %d lines, want 100", n)
 	}
-	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("y", 50), "\n"), "\n"), second.got); diff != "" {
+	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("y", 50), "\n"), "\n"), texts(second.lines())); diff != "" {
 		t.Errorf("the second tailer's lines (-want +got):\n%s", diff)
 	}
 }
@@ -774,65 +799,20 @@ func TestOwners_StoppedReaderHandsOverAfterAcks(t *testing.T) {
 	reg, err := registry.Open(filepath.Join(dir, "registry.json"), 0)
 	must(t, err)
 	owners := &Owners{}
-	run := func(name string, ack bool) (stop func(), got func() []Line) {
-		cfg := DefaultConfig()
-		cfg.Paths, cfg.ScanInterval, cfg.Owners = []string{filepath.Join(dir, "*.log")}, 10*time.Millisecond, owners
-		tl, err := New(name, cfg, reg, nil)
-		must(t, err)
-		var mu sync.Mutex
-		var lines []Line
-		ctx, cancel := context.WithCancel(context.Background())
-		ch := make(chan []Line)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				for chunk := range ch {
-					mu.Lock()
-					lines = append(lines, chunk...)
-					mu.Unlock()
-					for _, l := range chunk {
-						if ack {
-							reg.Ack(l.Source.FileID, l.Source.End)
-						}
-					}
-				}
-			})
-			if err := tl.Run(ctx, ch); err != nil {
-				t.Errorf("%s: Run: %v", name, err)
-			}
-			close(ch)
-			wg.Wait()
-		}()
-		return func() { cancel(); <-done }, func() []Line { mu.Lock(); defer mu.Unlock(); return slices.Clone(lines) }
-	}
-	waitLines := func(got func() []Line, n int) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for len(got()) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("read %d lines, want %d", len(got()), n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	stopFirst, firstGot := run("first", false) // its acknowledgements are held back
-	waitLines(firstGot, 100)
-	stopFirst()
-	stopSecond, secondGot := run("second", true)
-	defer stopSecond()
+
+	first := startOwnerReader(t, "first", dir, reg, owners, true) // its acknowledgements are held back
+	first.wait(100)
+	first.stop()
+	second := startOwnerReader(t, "second", dir, reg, owners, false)
 	time.Sleep(200 * time.Millisecond) // twenty scans
-	if n := len(secondGot()); n != 0 {
+	if n := len(second.lines()); n != 0 {
 		t.Fatalf("the second tailer read %d lines before the first one's were acknowledged", n)
 	}
-	for _, l := range firstGot() { // now they are delivered
-		reg.Ack(l.Source.FileID, l.Source.End)
-	}
+	first.ackAll() // now they are delivered
 	write(t, p, lines("y", 20))
-	waitLines(secondGot, 20)
+	second.wait(20)
 	time.Sleep(100 * time.Millisecond)
-	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("y", 20), "\n"), "\n"), texts(secondGot())); diff != "" {
+	if diff := cmp.Diff(strings.Split(strings.TrimSuffix(lines("y", 20), "\n"), "\n"), texts(second.lines())); diff != "" {
 		t.Errorf("the second tailer's lines (-want +got):\n%s", diff)
 	}
 }
