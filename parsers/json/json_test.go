@@ -111,14 +111,8 @@ func TestDecode_DoesNotAliasLine(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, dir := range caseDirs(f) {
-		b, err := os.ReadFile(filepath.Join(dir, "input.log"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, line := range splitLines(b) {
-			f.Add(line)
-		}
+	for _, line := range caseLines(f) {
+		f.Add(line)
 	}
 	expand := mustNew(f, DefaultConfig())
 	noExpandCfg := DefaultConfig()
@@ -223,4 +217,19 @@ func BenchmarkDecode_EncodingJSON(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// caseLines returns the lines of every golden case's input.log, the fuzz
+// targets' seed corpus.
+func caseLines(tb testing.TB) [][]byte {
+	tb.Helper()
+	var out [][]byte
+	for _, dir := range caseDirs(tb) {
+		b, err := os.ReadFile(filepath.Join(dir, "input.log"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, splitLines(b)...)
+	}
+	return out
 }

@@ -92,14 +92,8 @@ func TestProject_Errors(t *testing.T) {
 // when the full one does, with the same error, and otherwise returns the full
 // record restricted to the kept keys.
 func FuzzProject(f *testing.F) {
-	for _, dir := range caseDirs(f) {
-		b, err := os.ReadFile(filepath.Join(dir, "input.log"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, line := range splitLines(b) {
-			f.Add(line, "msg")
-		}
+	for _, line := range caseLines(f) {
+		f.Add(line, "msg")
 	}
 	f.Add([]byte(`{"a.b":1,"a":{"c":2},"ab":3}`), "a")
 	full := mustNew(f, DefaultConfig())
