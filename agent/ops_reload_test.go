@@ -16,7 +16,8 @@ import (
 // receiving lines: an input is added, the outputs and the pipeline are
 // changed (the delivery side restarts), a change that needs a restart is
 // refused, and the added input is removed again. Every line written must be
-// stored exactly once, and the unchanged input must never stop.
+// stored exactly once, and the unchanged input must never stop, also not
+// when a reload is refused because a changed input cannot start.
 func TestOps_Reload(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -88,6 +89,33 @@ func TestOps_Reload(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "data_dir") {
 			t.Fatalf("reload with a new data_dir: %v, want an error naming data_dir", err)
 		}
+	})
+
+	t.Run("refuse an input that cannot start", func(t *testing.T) {
+		// config.Load refuses a bad glob, but a Config built in code can
+		// hold one: the reload must fail before app is stopped.
+		text := strings.Replace(opsConfig(app+extra, ""), `input "file" "app" {`, "input \"file\" \"app\" {\n  # changed", 1)
+		cfg := opsParse(t, dir, text)
+		for i := range cfg.Inputs {
+			if cfg.Inputs[i].Name == "app" {
+				cfg.Inputs[i].Tailer.Paths = []string{filepath.Join(dir, "logs", "[a-.log")}
+			}
+		}
+		err := o.a.Reload(cfg)
+		if err == nil || !strings.Contains(err.Error(), "invalid glob") {
+			t.Fatalf("reload with an input that cannot start: %v, want an invalid glob error", err)
+		}
+		w.audit(t, "extra-1.log", 5) // both inputs still read
+		want := w.wanted()           // app's stream goes on meanwhile
+		waitFor(t, 30*time.Second, "lines after the refused reload stored", func() bool {
+			got := o.storedItems(t)
+			for k := range want {
+				if got[k] == 0 {
+					return false
+				}
+			}
+			return true
+		})
 	})
 
 	t.Run("remove an input", func(t *testing.T) {

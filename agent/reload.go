@@ -122,6 +122,17 @@ func (s *supervisor) closeLines() { s.closeOnce.Do(func() { close(s.lines) }) }
 
 // startInput starts the tailer of in.
 func (s *supervisor) startInput(in config.Input) error {
+	t, err := s.newTailer(in)
+	if err != nil {
+		return err
+	}
+	s.runInput(in.Name, t)
+	return nil
+}
+
+// newTailer builds the tailer of in without starting it: it checks in's
+// tailer settings and does no I/O.
+func (s *supervisor) newTailer(in config.Input) (*tailer.Tailer, error) {
 	tc := in.Tailer
 	tc.Once = s.a.opts.Once
 	tc.ChunkLines = s.chunkLines
@@ -130,22 +141,26 @@ func (s *supervisor) startInput(in config.Input) error {
 	tc.Owners = &s.a.owners
 	t, err := tailer.New(in.Name, tc, s.reg, s.a.log)
 	if err != nil {
-		return fmt.Errorf("input %q: %w", in.Name, err)
+		return nil, fmt.Errorf("input %q: %w", in.Name, err)
 	}
+	return t, nil
+}
+
+// runInput runs t, the tailer of the input named name, until stopInput.
+func (s *supervisor) runInput(name string, t *tailer.Tailer) {
 	if s.inputs == nil {
 		s.inputs = map[string]*runningInput{}
 	}
 	ctx, cancel := context.WithCancel(s.tailCtx)
 	r := &runningInput{cancel: cancel, done: make(chan struct{})}
-	s.inputs[in.Name] = r
-	s.a.running.Store(in.Name, t)
+	s.inputs[name] = r
+	s.a.running.Store(name, t)
 	s.tails.Go(func() {
 		defer close(r.done)
 		if err := t.Run(ctx, s.lines); err != nil {
-			s.fail(fmt.Errorf("input %q: %w", in.Name, err))
+			s.fail(fmt.Errorf("input %q: %w", name, err))
 		}
 	})
-	return nil
 }
 
 // stopInput stops the tailer of the named input and waits for it. Lines it
@@ -189,6 +204,31 @@ func (s *supervisor) reload(ctx context.Context, g *generation, cfg *config.Conf
 	if err := checkReloadable(old, cfg); err != nil {
 		return g, err
 	}
+	oldIn := map[string]config.Input{}
+	for _, in := range old.Inputs {
+		oldIn[in.Name] = in
+	}
+	// The tailers of new and changed inputs are built first: an input that
+	// cannot start fails the reload before anything running is stopped.
+	var (
+		starts []config.Input
+		built  = map[string]*tailer.Tailer{}
+		errs   []error
+	)
+	for _, in := range cfg.Inputs {
+		if o, ok := oldIn[in.Name]; ok && o.Source == in.Source {
+			continue
+		}
+		t, err := s.newTailer(in)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		starts, built[in.Name] = append(starts, in), t
+	}
+	if err := errors.Join(errs...); err != nil {
+		return g, err
+	}
 	if deliveryChanged(old, cfg) {
 		a.log.Info("reload: restarting the delivery side", "outputs", len(cfg.Outputs))
 		leftover, err := g.stop(true)
@@ -208,10 +248,6 @@ func (s *supervisor) reload(ctx context.Context, g *generation, cfg *config.Conf
 		g = ng
 	}
 
-	oldIn := map[string]config.Input{}
-	for _, in := range old.Inputs {
-		oldIn[in.Name] = in
-	}
 	newIn := map[string]config.Input{}
 	for _, in := range cfg.Inputs {
 		newIn[in.Name] = in
@@ -223,19 +259,12 @@ func (s *supervisor) reload(ctx context.Context, g *generation, cfg *config.Conf
 		}
 	}
 	a.setInputs(cfg.Inputs)
-	var errs []error
-	for _, in := range cfg.Inputs {
-		if o, ok := oldIn[in.Name]; ok && o.Source == in.Source {
-			continue
-		}
-		if err := s.startInput(in); err != nil {
-			errs = append(errs, err)
-			continue
-		}
+	for _, in := range starts {
+		s.runInput(in.Name, built[in.Name])
 		a.log.Info("reload: input started", "input", in.Name)
 	}
 	a.cfg.Store(cfg)
-	return g, errors.Join(errs...)
+	return g, nil
 }
 
 // generation is one run of the delivery side: the outputs, the query API

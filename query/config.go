@@ -97,7 +97,7 @@ func (c *Config) Validate() hcl.Diagnostics {
 			Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: subject.Ptr(),
 		})
 	}
-	if err := checkListen(c.Listen); err != nil {
+	if err := CheckListen(c.Listen); err != nil {
 		add("Invalid listen", fmt.Sprintf("The listen address %q %s; use host:port, such as \"127.0.0.1:8080\".", c.Listen, err), c.ListenRange)
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
@@ -148,11 +148,11 @@ func (c *Config) Validate() hcl.Diagnostics {
 	return diags
 }
 
-// checkListen checks a host:port listen address without resolving it: the
+// CheckListen checks a host:port listen address without resolving it: the
 // port is a number from 0 to 65535 (0 picks a free one) and the host is
 // empty (all interfaces), an IP address or a DNS name. The error completes
 // the sentence "The listen address ... ".
-func checkListen(addr string) error {
+func CheckListen(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return errors.New("is not host:port")

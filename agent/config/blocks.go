@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 
@@ -123,6 +124,22 @@ func decodeInput(b labelledHCL, base string) (*Input, hcl.Diagnostics) {
 		})
 	}
 	t.Exclude = h.Exclude
+	for _, g := range []struct {
+		attr  string
+		globs []string
+	}{{"paths", h.Paths}, {"exclude", h.Exclude}} {
+		for _, p := range g.globs {
+			if !doublestar.ValidatePathPattern(p) {
+				rng := ranges[g.attr]
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid glob in " + g.attr,
+					Detail:   fmt.Sprintf("%q is not a valid glob: check its brackets [...], braces {...} and backslashes. The syntax is that of github.com/bmatcuk/doublestar (*, **, ?, [abc], [a-z], {a,b}).", p),
+					Subject:  &rng,
+				})
+			}
+		}
+	}
 	switch h.StartAt {
 	case "":
 	case "beginning", "end":
@@ -139,6 +156,15 @@ func decodeInput(b labelledHCL, base string) (*Input, hcl.Diagnostics) {
 	t.MaxLineBytes = positive(&diags, "max_line_bytes", h.MaxLineBytes, t.MaxLineBytes, ranges, b.DefRange)
 	t.MaxOpenFiles = positive(&diags, "max_open_files", h.MaxOpenFiles, t.MaxOpenFiles, ranges, b.DefRange)
 	t.FingerprintBytes = positive(&diags, "fingerprint_bytes", h.FingerprintBytes, t.FingerprintBytes, ranges, b.DefRange)
+	if t.FingerprintBytes > tailer.MaxFingerprintBytes {
+		rng := ranges["fingerprint_bytes"]
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid fingerprint_bytes",
+			Detail:   fmt.Sprintf("fingerprint_bytes = %d is more than the %d bytes a fingerprint can hash; use 1 to %d.", t.FingerprintBytes, tailer.MaxFingerprintBytes, tailer.MaxFingerprintBytes),
+			Subject:  &rng,
+		})
+	}
 	t.ScanInterval = duration(&diags, "scan_interval", h.ScanInterval, t.ScanInterval.String(), ranges, b.DefRange)
 	t.CloseInactive = duration(&diags, "close_inactive", h.CloseInactive, t.CloseInactive.String(), ranges, b.DefRange)
 	t.FlushPartialAfter = duration(&diags, "flush_partial_after", h.FlushPartialAfter, t.FlushPartialAfter.String(), ranges, b.DefRange)

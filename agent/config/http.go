@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/auditship/auditship/query"
 )
 
 // DefaultHTTPListen is the address of the operations listener when the http
@@ -34,6 +36,15 @@ func decodeHTTP(blocks []blockHCL, diags hcl.Diagnostics) (HTTP, hcl.Diagnostics
 	out := HTTP{Listen: DefaultHTTPListen}
 	if h.Listen != nil {
 		out.Listen, out.ListenSet = *h.Listen, true
+		if err := query.CheckListen(out.Listen); out.Listen != "" && err != nil {
+			r := ranges["listen"]
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid listen",
+				Detail:   fmt.Sprintf("The listen address %q %s; use host:port, such as %q, or \"\" for no listener.", out.Listen, err, DefaultHTTPListen),
+				Subject:  &r,
+			})
+		}
 	}
 	if h.ReadyMaxLagBytes < 0 {
 		r := ranges["ready_max_lag_bytes"]

@@ -25,9 +25,9 @@ import (
 	"github.com/auditship/auditship/event"
 )
 
-// maxFingerprint is the most bytes ever hashed into a fingerprint; it matches
+// MaxFingerprintBytes is the most bytes ever hashed into a fingerprint; it matches
 // the 1024 bytes [event.OriginOf] uses.
-const maxFingerprint = 1024
+const MaxFingerprintBytes = 1024
 
 // readChunk is the size of one read(2); passBudget bounds the bytes read from
 // one file before the others get their turn.
@@ -214,7 +214,7 @@ func DefaultConfig() Config {
 		ScanInterval:     time.Second,
 		CloseInactive:    5 * time.Minute,
 		MaxOpenFiles:     512,
-		FingerprintBytes: maxFingerprint,
+		FingerprintBytes: MaxFingerprintBytes,
 	}
 }
 
@@ -337,8 +337,8 @@ func New(input string, cfg Config, reg *registry.Registry, log *slog.Logger) (*T
 	if cfg.MaxLineBytes < 0 || cfg.ScanInterval < 0 || cfg.CloseInactive < 0 || cfg.MaxOpenFiles < 0 || cfg.FlushPartialAfter < 0 {
 		errs = append(errs, errors.New("negative size, count or duration"))
 	}
-	if cfg.FingerprintBytes < 0 || cfg.FingerprintBytes > maxFingerprint {
-		errs = append(errs, fmt.Errorf("invalid fingerprint bytes %d: want 1 to %d", cfg.FingerprintBytes, maxFingerprint))
+	if cfg.FingerprintBytes < 0 || cfg.FingerprintBytes > MaxFingerprintBytes {
+		errs = append(errs, fmt.Errorf("invalid fingerprint bytes %d: want 1 to %d", cfg.FingerprintBytes, MaxFingerprintBytes))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new tailer %q: %w", input, err)
@@ -850,9 +850,9 @@ func nlink(fi os.FileInfo) uint64 {
 	return 1
 }
 
-// head reads the first n (at most maxFingerprint) bytes of f.
+// head reads the first n (at most MaxFingerprintBytes) bytes of f.
 func head(f *os.File, n int64) ([]byte, error) {
-	b := make([]byte, min(n, maxFingerprint))
+	b := make([]byte, min(n, MaxFingerprintBytes))
 	m, err := f.ReadAt(b, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
@@ -1337,7 +1337,7 @@ func (t *Tailer) noteSent() {
 // computeOrigin hashes the file's first line (at most 1024 bytes), read
 // afresh so that it does not depend on where reading started.
 func (t *Tailer) computeOrigin(st *file) {
-	b := make([]byte, maxFingerprint)
+	b := make([]byte, MaxFingerprintBytes)
 	n, err := st.f.ReadAt(b, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return // try again with the next line
