@@ -69,12 +69,14 @@ type Agent struct {
 	reloads  chan reloadRequest
 	stopped  chan struct{} // closed when Run no longer serves reloads
 
-	cfg     atomic.Pointer[config.Config]
-	reg     atomic.Pointer[registry.Registry]
-	inputs  atomic.Pointer[map[string]*config.Input] // every input ever run, latest config by name
-	health  *health
-	schemas atomic.Pointer[schema.Catalog] // of the running generation, for auditship_secrets_redacted_total
-	running sync.Map                       // input name → *tailer.Tailer, for open_files
+	cfg atomic.Pointer[config.Config]
+	reg atomic.Pointer[registry.Registry]
+	// dlDropped is the dead-letter writer's Dropped() last reported.
+	dlDropped atomic.Int64
+	inputs    atomic.Pointer[map[string]*config.Input] // every input ever run, latest config by name
+	health    *health
+	schemas   atomic.Pointer[schema.Catalog] // of the running generation, for auditship_secrets_redacted_total
+	running   sync.Map                       // input name → *tailer.Tailer, for open_files
 }
 
 // New checks the options; it does no I/O and starts nothing.
@@ -193,6 +195,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	dl, err := deadletter.Open(cfg.DeadLetter.Path, cfg.DeadLetter.MaxBytes, cfg.DeadLetter.MaxFiles)
 	if err != nil {
 		return err
+	}
+	if n := dl.Repaired(); n > 0 {
+		// Its lines were not acknowledged: they are read and recorded again.
+		a.log.Warn("dead-letter file ended in a torn record (a crash or a full disk while writing it); cut it off", "path", cfg.DeadLetter.Path, "bytes", n)
 	}
 	defer func() { err = errors.Join(err, dl.Close()) }()
 

@@ -21,6 +21,15 @@ type health struct {
 	mu      sync.Mutex
 	up      bool
 	failing map[string]time.Time // output name → first failure of the current run of failures
+	dlErr   error                // why the dead-letter file cannot be written; nil when it can
+}
+
+// setDeadLetter records whether the dead-letter file can be written: err is
+// the last sync's error, nil once a sync succeeded.
+func (h *health) setDeadLetter(err error) {
+	h.mu.Lock()
+	h.dlErr = err
+	h.mu.Unlock()
 }
 
 func newHealth() *health { return &health{failing: map[string]time.Time{}} }
@@ -53,8 +62,9 @@ type readiness struct {
 
 // Readiness reports whether the agent is ready: a delivery side runs, no
 // output's writes have been failing for longer than http.ready_failing_after,
-// and the input lag is within http.ready_max_lag_bytes (when set). The map
-// says, per check ("pipeline", "output <name>", "lag"), "ok" or why not.
+// the dead-letter file can be written, and the input lag is within
+// http.ready_max_lag_bytes (when set). The map says, per check ("pipeline",
+// "output <name>", "dead_letter", "lag"), "ok" or why not.
 func (a *Agent) Readiness() (bool, map[string]string) {
 	cfg := a.currentConfig()
 	checks := map[string]string{}
@@ -62,7 +72,7 @@ func (a *Agent) Readiness() (bool, map[string]string) {
 	bad := func(name, why string) { checks[name] = why; ok = false }
 
 	a.health.mu.Lock()
-	up := a.health.up
+	up, dlErr := a.health.up, a.health.dlErr
 	failing := map[string]time.Time{}
 	for k, v := range a.health.failing {
 		failing[k] = v
@@ -84,6 +94,11 @@ func (a *Agent) Readiness() (bool, map[string]string) {
 		default:
 			checks[name] = fmt.Sprintf("ok (writes failing for %s, within ready_failing_after)", time.Since(since).Round(time.Second))
 		}
+	}
+	if dlErr != nil {
+		bad("dead_letter", "cannot be written, offsets are held back: "+dlErr.Error())
+	} else {
+		checks["dead_letter"] = "ok"
 	}
 	lag := a.LagBytes()
 	switch {

@@ -39,6 +39,7 @@ type metrics struct {
 	items         *prometheus.CounterVec
 	writeDuration *prometheus.HistogramVec
 	registryWrite prometheus.Counter
+	dlDropped     prometheus.Counter
 
 	// redactedBase is the Redacted count of schema catalogs replaced by
 	// reloads, so that the counter never goes down.
@@ -69,6 +70,8 @@ func newMetrics(a *Agent) *metrics {
 	m.reg.MustRegister(m.writeDuration)
 	m.registryWrite = prometheus.NewCounter(prometheus.CounterOpts{Name: "auditship_registry_writes_total", Help: "Writes of the offset registry file."})
 	m.reg.MustRegister(m.registryWrite)
+	m.dlDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "auditship_deadletter_records_dropped_total", Help: "Dead-letter records deleted by rotation: those of the oldest file once dead_letter.max_files are kept."})
+	m.reg.MustRegister(m.dlDropped)
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "auditship_secrets_redacted_total",
 		Help: "Sensitive detail values censored or replaced by an HMAC before shipping.",

@@ -45,13 +45,24 @@ type ack struct {
 
 // pipeline is the delivery side of one generation (see reload.go).
 type pipeline struct {
-	cfg     *config.Config // of the generation: batching, schemas, outputs
-	log     *slog.Logger
-	a       *Agent // stats, metrics, health, the inputs by name
-	reg     *registry.Registry
-	dl      *deadletter.Writer
-	outs    []outputs.Output
-	stalled bool // an acknowledgement could not be made safe: ack nothing more
+	cfg  *config.Config // of the generation: batching, schemas, outputs
+	log  *slog.Logger
+	a    *Agent // stats, metrics, health, the inputs by name
+	reg  *registry.Registry
+	dl   *deadletter.Writer
+	outs []outputs.Output
+	// held are the written batches not acknowledged because the
+	// dead-letter file could not be synced, in order; they are
+	// acknowledged after the next successful sync.
+	held []heldBatch
+}
+
+// heldBatch is what acknowledging a batch needs once its events are gone.
+type heldBatch struct {
+	acks     []ack
+	waiters  []waiter
+	rejected map[int]string
+	shipped  int
 }
 
 // process turns chunks of lines into batches until lines is closed or stop
@@ -397,22 +408,43 @@ func (p *pipeline) acknowledge(b *batch, rejected map[int]string) {
 	for i, reason := range rejected {
 		p.deadLetter(b.events[i].Source, b.raws[i], reasonOutput, "output: "+reason)
 	}
-	if err := p.dl.Sync(); err != nil && !p.stalled {
-		// Acknowledging past this batch could lose its dead-letter
-		// records; from here on nothing is acknowledged, so a restart
-		// reads these lines again.
-		p.stalled = true
-		p.log.Error("dead-letter file cannot be written; offsets are no longer acknowledged until restart", "error", err)
-	}
-	if p.stalled {
+	h := heldBatch{acks: b.acks, waiters: b.waiters, rejected: rejected, shipped: len(b.events) - len(rejected)}
+	if err := p.dl.Sync(); err != nil {
+		// Acknowledging this batch could lose its dead-letter records:
+		// it waits, and so does every later one, until a sync succeeds
+		// (the writer keeps the records). A restart meanwhile reads the
+		// lines again.
+		if len(p.held) == 0 {
+			p.log.Error("dead-letter file cannot be written; offsets are held back until it can", "error", err)
+		}
+		p.a.health.setDeadLetter(err)
+		p.held = append(p.held, h)
 		return
 	}
-	p.a.stats.Shipped.Add(int64(len(b.events) - len(rejected)))
-	for _, a := range b.acks {
+	if len(p.held) > 0 {
+		p.log.Info("dead-letter file written again; acknowledging the batches held back", "batches", len(p.held))
+		for _, hb := range p.held {
+			p.ack(hb)
+		}
+		p.held = nil
+		p.a.health.setDeadLetter(nil)
+	}
+	if d := p.dl.Dropped(); d > p.a.dlDropped.Load() {
+		n := d - p.a.dlDropped.Swap(d)
+		p.a.m.dlDropped.Add(float64(n))
+		p.log.Warn("dead-letter rotation deleted the oldest file's records; raise dead_letter.max_files or max_bytes to keep more", "records", n, "max_files", p.cfg.DeadLetter.MaxFiles)
+	}
+	p.ack(h)
+}
+
+// ack acknowledges a written batch's offsets and tells its waiters.
+func (p *pipeline) ack(h heldBatch) {
+	p.a.stats.Shipped.Add(int64(h.shipped))
+	for _, a := range h.acks {
 		p.reg.Ack(a.fileID, a.end)
 	}
-	for _, w := range b.waiters {
-		if reason, ok := rejected[w.index]; ok {
+	for _, w := range h.waiters {
+		if reason, ok := h.rejected[w.index]; ok {
 			w.done <- fmt.Errorf("audit event rejected by an output: %s", reason)
 		} else {
 			w.done <- nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -281,14 +282,29 @@ func deadletterCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				recs, err := deadletter.ReadFile(cfg.DeadLetter.Path)
-				if err != nil {
-					return exitf(1, "%w", err)
+				// Oldest first: the rotated files (path.N ... path.1), then path.
+				total, rotated := 0, 0
+				for i := cfg.DeadLetter.MaxFiles; i >= 0; i-- {
+					name := cfg.DeadLetter.Path
+					if i > 0 {
+						name = fmt.Sprintf("%s.%d", name, i)
+					}
+					recs, err := deadletter.ReadFile(name)
+					var torn *deadletter.TornError
+					if errors.As(err, &torn) {
+						fmt.Fprintf(c.App.ErrWriter, "warning: %v: left out (the agent cuts it off at start; its line is read again)\n", err)
+					} else if err != nil {
+						return exitf(1, "%w", err)
+					}
+					for _, r := range recs {
+						fmt.Fprintf(c.App.Writer, "%s\t%s:%d\t%s\n", r.Time.Format("2006-01-02T15:04:05Z"), r.Path, r.Offset, r.Reason)
+					}
+					total += len(recs)
+					if i > 0 {
+						rotated += len(recs)
+					}
 				}
-				for _, r := range recs {
-					fmt.Fprintf(c.App.Writer, "%s\t%s:%d\t%s\n", r.Time.Format("2006-01-02T15:04:05Z"), r.Path, r.Offset, r.Reason)
-				}
-				fmt.Fprintf(c.App.ErrWriter, "%d record(s) in %s\n", len(recs), cfg.DeadLetter.Path)
+				fmt.Fprintf(c.App.ErrWriter, "%d record(s) in %s (%d of them in its rotated files .1 to .%d)\n", total, cfg.DeadLetter.Path, rotated, cfg.DeadLetter.MaxFiles)
 				return nil
 			},
 		}, replayCommand()},

@@ -49,6 +49,9 @@ func replayCommand() *cli.Command {
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
+			if res.torn != nil {
+				fmt.Fprintf(c.App.ErrWriter, "warning: %v: left out of the rewritten file (its line was never acknowledged; the agent reads it again)\n", res.torn)
+			}
 			fmt.Fprintf(c.App.Writer, "%d record(s) replayed: %d delivered, %d skipped, %d still dead-lettered\n",
 				res.total, res.delivered, res.skipped, res.kept)
 			if res.kept > 0 {
@@ -62,6 +65,7 @@ func replayCommand() *cli.Command {
 // replayResult counts what a replay did with the records.
 type replayResult struct {
 	total, delivered, skipped, kept int
+	torn                            *deadletter.TornError // a torn last record, left out of the rewritten file
 }
 
 // replay runs every record of the dead-letter file through cfg, delivers the
@@ -84,7 +88,12 @@ func replay(ctx context.Context, cfg *config.Config, w io.Writer) (replayResult,
 	}
 	defer unlock()
 	recs, err := deadletter.ReadFile(path)
-	if err != nil {
+	var torn *deadletter.TornError
+	if errors.As(err, &torn) {
+		// Its lines were never acknowledged: the agent reads them again.
+		// The rewritten file leaves it out.
+		res.torn = torn
+	} else if err != nil {
 		return res, err
 	}
 	res.total = len(recs)
