@@ -24,7 +24,7 @@ const SuperadminKeyName = "superadmin"
 // KeyBlock is one api_key block: a named key, stored only as its hash.
 //
 //	api_key "ops-script" {
-//	  sha256 = "<hex SHA-256 of the key>" # auditship hash-key prints it
+//	  sha256 = "<hex SHA-256 of the key>" # auditship keygen prints it
 //	  role   = "superadmin"
 //	}
 type KeyBlock struct {
@@ -135,7 +135,7 @@ func (c *Config) Validate() hcl.Diagnostics {
 		}
 		names[k.Name] = true
 		if b, err := hex.DecodeString(k.SHA256); err != nil || len(b) != 32 {
-			add("Invalid sha256", fmt.Sprintf("The sha256 of api_key %q is not 64 hex digits; use the output of auditship hash-key.", k.Name), k.SHA256Range)
+			add("Invalid sha256", fmt.Sprintf("The sha256 of api_key %q is not 64 hex digits; run auditship keygen for a new key and its block, or write the SHA-256 of the key in hex (sha256sum).", k.Name), k.SHA256Range)
 		} else if other, ok := hashes[strings.ToLower(k.SHA256)]; ok {
 			add("Duplicate sha256", fmt.Sprintf("The api_key %q has the same sha256 as api_key %q; each key must be different.", k.Name, other), k.SHA256Range)
 		} else {

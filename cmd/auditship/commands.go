@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -253,6 +254,9 @@ func validateCommand() *cli.Command {
 			samples := c.StringSlice("sample")
 			if len(samples) == 0 {
 				return nil
+			}
+			if name := c.String("input"); name != "" && !slices.ContainsFunc(cfg.Inputs, func(in config.Input) bool { return in.Name == name }) {
+				return exitf(2, "--input: no input named %q in %s", name, relPath(cfg.Path))
 			}
 			var st sampleStats
 			for _, s := range samples {

@@ -148,7 +148,7 @@ input "file" "other" {
 	}{
 		{"paths match", []string{"--sample", good}, 0, `input "app" (its paths match)`},
 		{"named input", []string{"--sample", good, "--input", "other"}, 0, `"event_type":"other"`},
-		{"unknown input", []string{"--sample", good, "--input", "nope"}, 1, `no input named "nope"`},
+		{"unknown input", []string{"--sample", good, "--input", "nope"}, 2, `no input named "nope"`},
 		{"missing file", []string{"--sample", filepath.Join(dir, "nope.log")}, 1, "open sample"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

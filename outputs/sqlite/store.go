@@ -777,7 +777,8 @@ func compare(old event.Event, oldD string, e event.Event, d string) string {
 	if same {
 		return ""
 	}
-	return fmt.Sprintf("event_id %d already stored with different content (event_name %q, event_type %q)", e.ID, old.Name, old.Type)
+	return fmt.Sprintf("event_id %d already stored with different content: stored event_name %q, event_type %q, event_time %s, user_uid %d; this one event_name %q, event_type %q, event_time %s, user_uid %d",
+		e.ID, old.Name, old.Type, old.Time.UTC().Format(time.RFC3339Nano), old.UserUID, e.Name, e.Type, e.Time.UTC().Format(time.RFC3339Nano), e.UserUID)
 }
 
 // jsonEqual reports whether two decoded JSON values are equal, comparing

@@ -202,8 +202,9 @@ func TestStore_WriteRejectsReusedID(t *testing.T) {
 			if !ok {
 				t.Fatalf("Write error = %v, want *outputs.BatchError", err)
 			}
-			want := []outputs.ItemError{{Index: 1, Retryable: false,
-				Reason: `event_id 900073 already stored with different content (event_name "login", event_type "login")`}}
+			reason := fmt.Sprintf(`event_id 900073 already stored with different content: stored event_name "login", event_type "login", event_time %s, user_uid 7; this one event_name %q, event_type %q, event_time %s, user_uid %d`,
+				base.Format(time.RFC3339Nano), tt.e.Name, tt.e.Type, tt.e.Time.UTC().Format(time.RFC3339Nano), tt.e.UserUID)
+			want := []outputs.ItemError{{Index: 1, Retryable: false, Reason: reason}}
 			if diff := cmp.Diff(want, be.Items); diff != "" {
 				t.Errorf("BatchError items (-want +got):\n%s", diff)
 			}

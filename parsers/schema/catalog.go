@@ -65,9 +65,10 @@ type compiled struct {
 }
 
 // New builds the catalog: the built-in schemas ([Builtin]) overridden and
-// extended by blocks. A block replaces the built-in schema for each
-// (event_name, event_type) it lists, and a block without event_types
-// replaces the built-in one without event_types. Two of the given blocks
+// extended by blocks. A block with event_types replaces the built-in schema
+// of each (event_name, event_type) it lists; a block without event_types
+// replaces every built-in schema of its event_name, and applies to each
+// event_type no other block of the name lists. Two of the given blocks
 // covering the same (event_name, event_type) are an error.
 //
 // New reads hmac_key_file or hmac_key_env when a schema uses redact =
@@ -111,9 +112,24 @@ func New(settings Settings, blocks []Block) (*Catalog, hcl.Diagnostics) {
 		}
 	}
 
-	// Built-in schemas first, then the user's, which overwrite per key.
+	// Built-in schemas first, then the user's, which overwrite per key; a
+	// user block without event_types takes every event_type of its name
+	// that no user block lists, so the built-in ones of that name go.
 	for i, set := range [][]Block{builtin, blocks} {
 		user := i == 1
+		if user {
+			for _, b := range set {
+				if len(b.EventTypes) > 0 {
+					continue
+				}
+				delete(c.byName, b.Name)
+				for k := range c.byType {
+					if k.name == b.Name {
+						delete(c.byType, k)
+					}
+				}
+			}
+		}
 		seen := map[nameType]*Block{}
 		for j := range set {
 			b := &set[j]

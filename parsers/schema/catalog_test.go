@@ -255,6 +255,19 @@ schema "dataset" {
 	if err := c.Apply(&event.Event{Name: "dataset", Type: "delete", Details: details(t, `{"dataset_uid": 1, "name": "d"}`)}); err != nil {
 		t.Errorf("delete: Apply: %v", err)
 	}
+
+	// A block without event_types replaces every built-in schema of its
+	// name: each event_type, built-in or new, now takes any details.
+	c = mustLoad(t, `
+schema "dataset" {
+  details = any
+}
+`)
+	for _, typ := range []string{"create", "delete", "rename"} {
+		if err := c.Apply(&event.Event{Name: "dataset", Type: typ, Details: details(t, `{"anything": true}`)}); err != nil {
+			t.Errorf("%s with details = any: Apply: %v", typ, err)
+		}
+	}
 }
 
 func TestCensor(t *testing.T) {
