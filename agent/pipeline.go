@@ -358,6 +358,10 @@ func (p *pipeline) deliver(ctx context.Context, leftover []*batch, in <-chan *ba
 		if len(queue) > 0 {
 			head = queue[0].written
 		}
+		var retry <-chan time.Time // nil while no batch is held: never ready
+		if len(p.held) > 0 {
+			retry = time.After(time.Second)
+		}
 		select {
 		case b, ok := <-in:
 			if open = ok; ok {
@@ -365,10 +369,15 @@ func (p *pipeline) deliver(ctx context.Context, leftover []*batch, in <-chan *ba
 			}
 		case ok := <-head:
 			finish(queue[0], ok)
+		case <-retry:
+			p.syncDeadLetter()
 		}
 	}
 	for len(queue) > 0 {
 		finish(queue[0], <-queue[0].written)
+	}
+	if len(p.held) > 0 {
+		p.syncDeadLetter()
 	}
 	return undelivered
 }
@@ -409,25 +418,9 @@ func (p *pipeline) acknowledge(b *batch, rejected map[int]string) {
 		p.deadLetter(b.events[i].Source, b.raws[i], reasonOutput, "output: "+reason)
 	}
 	h := heldBatch{acks: b.acks, waiters: b.waiters, rejected: rejected, shipped: len(b.events) - len(rejected)}
-	if err := p.dl.Sync(); err != nil {
-		// Acknowledging this batch could lose its dead-letter records:
-		// it waits, and so does every later one, until a sync succeeds
-		// (the writer keeps the records). A restart meanwhile reads the
-		// lines again.
-		if len(p.held) == 0 {
-			p.log.Error("dead-letter file cannot be written; offsets are held back until it can", "error", err)
-		}
-		p.a.health.setDeadLetter(err)
+	if !p.syncDeadLetter() {
 		p.held = append(p.held, h)
 		return
-	}
-	if len(p.held) > 0 {
-		p.log.Info("dead-letter file written again; acknowledging the batches held back", "batches", len(p.held))
-		for _, hb := range p.held {
-			p.ack(hb)
-		}
-		p.held = nil
-		p.a.health.setDeadLetter(nil)
 	}
 	if d := p.dl.Dropped(); d > p.a.dlDropped.Load() {
 		n := d - p.a.dlDropped.Swap(d)
@@ -435,6 +428,31 @@ func (p *pipeline) acknowledge(b *batch, rejected map[int]string) {
 		p.log.Warn("dead-letter rotation deleted the oldest file's records; raise dead_letter.max_files or max_bytes to keep more", "records", n, "max_files", p.cfg.DeadLetter.MaxFiles)
 	}
 	p.ack(h)
+}
+
+// syncDeadLetter makes the dead-letter records written so far durable and
+// reports whether it could. Acknowledging a batch before that could lose
+// its records: while it cannot, the batches wait in p.held, in order (the
+// writer keeps the records; a restart meanwhile reads the lines again), and
+// the first sync that succeeds acknowledges them. deliver retries every
+// second while batches are held.
+func (p *pipeline) syncDeadLetter() bool {
+	if err := p.dl.Sync(); err != nil {
+		if len(p.held) == 0 {
+			p.log.Error("dead-letter file cannot be written; offsets are held back until it can", "error", err)
+		}
+		p.a.health.setDeadLetter(err)
+		return false
+	}
+	if len(p.held) > 0 {
+		p.log.Info("dead-letter file written again; acknowledging the batches held back", "batches", len(p.held))
+		for _, h := range p.held {
+			p.ack(h)
+		}
+		p.held = nil
+		p.a.health.setDeadLetter(nil)
+	}
+	return true
 }
 
 // ack acknowledges a written batch's offsets and tells its waiters.
