@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -54,8 +56,37 @@ func printDiagnostics(w io.Writer, files config.Files, diags hcl.Diagnostics) {
 		fmt.Fprintf(w, "%s: %s: %s: %s\n", loc, sev, d.Summary, d.Detail)
 	}
 	fmt.Fprintln(w)
-	tw := hcl.NewDiagnosticTextWriter(w, files, 100, false)
+	tw := hcl.NewDiagnosticTextWriter(w, maskFiles(files), 100, false)
 	_ = tw.WriteDiagnostics(diags)
+}
+
+// Secrets a config's source can hold in clear: the password of a URL's
+// user info, and string attributes named like a secret.
+var (
+	urlPassword = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^:/@\s"]*:([^@/\s"]+)@`)
+	secretAttr  = regexp.MustCompile(`(?i)\b[a-z_]*(?:password|secret|token|api_key)[a-z_]*\s*=\s*"([^"]*)"`)
+)
+
+// maskFiles returns copies of files whose secrets (see urlPassword and
+// secretAttr) are replaced by as many 'x': the source lines under a
+// diagnostic, which go to the log on a reload, show none of them, and
+// byte offsets stay valid.
+func maskFiles(files config.Files) config.Files {
+	out := make(config.Files, len(files))
+	for name, f := range files {
+		b := bytes.Clone(f.Bytes)
+		for _, re := range []*regexp.Regexp{urlPassword, secretAttr} {
+			for _, m := range re.FindAllSubmatchIndex(b, -1) {
+				for i := m[2]; i < m[3]; i++ {
+					b[i] = 'x'
+				}
+			}
+		}
+		c := *f
+		c.Bytes = b
+		out[name] = &c
+	}
+	return out
 }
 
 func relPath(p string) string {
