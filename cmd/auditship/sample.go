@@ -159,6 +159,13 @@ func checkSample(w io.Writer, cfg *config.Config, path, inputName string, st *sa
 			}
 			continue
 		}
+		if !bytes.HasSuffix(full, []byte("\n")) {
+			when := "once it ends (flush_partial_after is 0)"
+			if d := in.Tailer.FlushPartialAfter; d > 0 {
+				when = fmt.Sprintf("once it ends, or when the file has been idle for flush_partial_after (%s)", d)
+			}
+			fmt.Fprintf(w, "%s:%d: no line end yet: the agent reads this line %s\n", path, n, when)
+		}
 		src := event.Position{Input: in.Name, Path: abs, Origin: origin, Offset: start, End: offset}
 		e, out, reason := runLine(cfg, in, src, line, over)
 		switch out {
