@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -306,6 +311,9 @@ func runContract(t *testing.T, baseURL string) {
 	})
 }
 
+// TestOpen_Unreachable opens the output on a port where nothing listens:
+// Open succeeds (the agent must start while Elasticsearch is down), while
+// Write, Search and Setup fail with an error wrapping ErrUnavailable.
 func TestOpen_Unreachable(t *testing.T) {
 	t.Parallel()
 	c := DefaultConfig()
@@ -315,11 +323,64 @@ func TestOpen_Unreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = o.Open(t.Context())
-	if err == nil || !errors.Is(err, outputs.ErrUnavailable) {
-		t.Fatalf("Open = %v, want an error wrapping ErrUnavailable", err)
+	if err := o.Open(t.Context()); err != nil {
+		t.Fatalf("Open with the cluster down: %v, want nil", err)
 	}
-	t.Log(err)
+	defer func() { _ = o.Close(t.Context()) }()
+	if err := o.Write(t.Context(), makeEvents(1, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), 1)); !errors.Is(err, outputs.ErrUnavailable) {
+		t.Errorf("Write with the cluster down: %v, want an error wrapping ErrUnavailable", err)
+	}
+	if _, err := o.Search(t.Context(), outputs.Query{Limit: 10}); !errors.Is(err, outputs.ErrUnavailable) {
+		t.Errorf("Search with the cluster down: %v, want an error wrapping ErrUnavailable", err)
+	}
+	if err := Setup(t.Context(), c, nil); !errors.Is(err, outputs.ErrUnavailable) {
+		t.Errorf("Setup with the cluster down: %v, want an error wrapping ErrUnavailable", err)
+	}
+}
+
+// TestOpen_ClusterComesUp opens the output through a proxy that answers
+// 503 (a load balancer in front of a cluster that is down), then lets the
+// requests through: the first Write after that installs the template and
+// stores the events, and Search finds them.
+func TestOpen_ClusterComesUp(t *testing.T) {
+	t.Parallel()
+	baseURL := testes.URL(t)
+	c := testConfig(t, baseURL, testes.IndexPrefix(t, baseURL))
+	target, err := url.Parse(c.Addresses[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up atomic.Bool
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	proxied := *target
+	pu, _ := url.Parse(srv.URL)
+	proxied.Host = pu.Host
+	c.Addresses = []string{proxied.String()}
+	o, err := New(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Open(t.Context()); err != nil {
+		t.Fatalf("Open behind a proxy answering 503: %v, want nil", err)
+	}
+	defer func() { _ = o.Close(t.Context()) }()
+	evs := makeEvents(5, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), 7000)
+	if err := o.Write(t.Context(), evs); !errors.Is(err, outputs.ErrUnavailable) {
+		t.Fatalf("Write while the proxy answers 503: %v, want an error wrapping ErrUnavailable", err)
+	}
+	up.Store(true)
+	if err := o.Write(t.Context(), evs); err != nil {
+		t.Fatalf("Write once the cluster answers: %v", err)
+	}
+	waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs))
 }
 
 func TestOpen_WrongPassword(t *testing.T) {

@@ -34,6 +34,7 @@ type Output struct {
 	mu      sync.Mutex
 	client  *es.Client      // nil until Open
 	tr      *http.Transport // client's transport
+	ready   bool            // Open's checks passed (else Write and Search do them first)
 	indexes map[string]bool // concrete indexes created and aliased by this process
 }
 
@@ -67,44 +68,83 @@ func New(c Config, log *slog.Logger) (*Output, error) {
 
 // Open reads the credentials, checks that the cluster answers and accepts
 // them, then installs the index template (or checks that an existing one is
-// compatible). It fails with a message that says which of these went wrong;
-// an unreachable cluster gives an error wrapping [outputs.ErrUnavailable].
-// Open is idempotent.
+// compatible). Credentials that cannot be read, a cluster that refuses
+// them and an incompatible template are errors that say which went wrong.
+// A cluster that cannot be reached (no answer, or 502, 503 or 504) is not:
+// Open logs a warning and returns nil, and Write and Search do the checks
+// first, failing (retryably for the agent) until the cluster answers, so
+// the agent starts, and reloads, while Elasticsearch is down. Open is
+// idempotent.
 func (o *Output) Open(ctx context.Context) error {
 	c, tr, err := o.newClient()
 	if err != nil {
 		return err
 	}
-	if err := ping(ctx, c, o.timeout, o.cfg.Addresses); err != nil {
-		tr.CloseIdleConnections()
-		return err
-	}
-	if err := ensureTemplate(ctx, c, o.timeout, o.cfg.IndexPrefix, o.alias); err != nil {
+	err = o.setup(ctx, c)
+	if err != nil && !errors.Is(err, outputs.ErrUnavailable) {
 		tr.CloseIdleConnections()
 		return err
 	}
 	o.mu.Lock()
 	old := o.tr
-	o.client, o.tr = c, tr
+	o.client, o.tr, o.ready = c, tr, err == nil
 	o.mu.Unlock()
 	if old != nil {
 		old.CloseIdleConnections()
+	}
+	if err != nil {
+		o.log.Warn("elasticsearch unreachable; writes wait and retry until it answers", "error", err)
+		return nil
 	}
 	o.log.Info("output opened", "index", o.cfg.IndexPrefix+"-*", "alias", o.alias)
 	return nil
 }
 
+// setup pings the cluster and installs or checks the index template.
+func (o *Output) setup(ctx context.Context, c *es.Client) error {
+	if err := ping(ctx, c, o.timeout, o.cfg.Addresses); err != nil {
+		return err
+	}
+	return ensureTemplate(ctx, c, o.timeout, o.cfg.IndexPrefix, o.alias)
+}
+
+// readyClient returns the client once Open's checks have passed, doing
+// them now when the cluster was unreachable until then.
+func (o *Output) readyClient(ctx context.Context) (*es.Client, error) {
+	c, err := o.getClient()
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	ready := o.ready
+	o.mu.Unlock()
+	if ready {
+		return c, nil
+	}
+	if err := o.setup(ctx, c); err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	o.ready = true
+	o.mu.Unlock()
+	o.log.Info("output opened: elasticsearch answers", "index", o.cfg.IndexPrefix+"-*", "alias", o.alias)
+	return c, nil
+}
+
 // Setup installs or checks the index template for c, as `auditship setup`
-// does; it is what [Output.Open] does, without keeping a client.
+// does: what [Output.Open] checks, failing also when the cluster cannot be
+// reached, without keeping a client.
 func Setup(ctx context.Context, c Config, log *slog.Logger) error {
 	o, err := New(c, log)
 	if err != nil {
 		return err
 	}
-	if err := o.Open(ctx); err != nil {
+	cl, tr, err := o.newClient()
+	if err != nil {
 		return err
 	}
-	return o.Close(ctx)
+	defer tr.CloseIdleConnections()
+	return o.setup(ctx, cl)
 }
 
 var _ outputs.Concurrent = (*Output)(nil)
@@ -259,7 +299,10 @@ func ping(ctx context.Context, c *es.Client, timeout time.Duration, addrs []stri
 	if err != nil {
 		return fmt.Errorf("connect to elasticsearch at %s: %w", strings.Join(where, ", "), err)
 	}
-	if res.Status >= 300 {
+	switch {
+	case res.Status == http.StatusBadGateway || res.Status == http.StatusServiceUnavailable || res.Status == http.StatusGatewayTimeout:
+		return fmt.Errorf("connect to elasticsearch at %s: %w: %w", strings.Join(where, ", "), outputs.ErrUnavailable, statusError(res))
+	case res.Status >= 300:
 		return fmt.Errorf("connect to elasticsearch at %s: %w", strings.Join(where, ", "), statusError(res))
 	}
 	return nil

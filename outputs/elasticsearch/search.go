@@ -27,7 +27,7 @@ const MaxLimit = 10000
 // or one answering 502, 503 or 504, gives an error wrapping
 // [outputs.ErrUnavailable]. Safe for concurrent use.
 func (o *Output) Search(ctx context.Context, q outputs.Query) ([]event.Event, error) {
-	c, err := o.getClient()
+	c, err := o.readyClient(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -109,7 +109,7 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	c, err := o.getClient()
+	c, err := o.readyClient(ctx)
 	if err != nil {
 		return err
 	}
