@@ -1127,9 +1127,16 @@ func (t *Tailer) readFile(ctx context.Context, st *file, out chan<- []Line) (boo
 			t.statHook(fi)
 		}
 		changed := !fi.ModTime().Equal(st.mtime)
+		known := st.size // the size at the last look: bytes up to it existed
 		st.size, st.mtime = fi.Size(), fi.ModTime()
 		switch {
 		case fi.Size() < st.pos:
+			if known > st.pos {
+				// A copytruncate while reading lagged behind (backpressure,
+				// an outage): the bytes between are gone unless the copy
+				// is matched by paths too.
+				t.log.Warn("file truncated before it was read to its end: the unread lines are lost unless the rotated copy matches the input's paths", "path", st.path, "unread_bytes_at_least", known-st.pos)
+			}
 			hb, _ := head(st.f, min(fi.Size(), int64(t.cfg.FingerprintBytes)))
 			t.truncated(st, hb)
 		case fi.Size() > st.pos || changed:
