@@ -44,6 +44,7 @@ type FaultProxy struct {
 	paused   chan struct{}       // non-nil while paused; closed on resume
 	holds    []chan struct{}     // withhold the answers of the next bulk requests; closed once forwarded
 	held     chan struct{}       // closed by ReleaseHeld
+	maxBody  int                 // answer bulk requests with larger bodies 413; 0: no limit
 	bodies   [][]byte
 }
 
@@ -104,6 +105,16 @@ func (p *FaultProxy) RewriteNextBulk(items map[int]ItemFault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rewrites = append(p.rewrites, items)
+}
+
+// LimitBody makes the proxy answer every bulk request whose body is longer
+// than n bytes with 413 Request Entity Too Large and an HTML page, without
+// forwarding it, as a reverse proxy with a body size limit does (nginx's
+// client_max_body_size). n <= 0 removes the limit.
+func (p *FaultProxy) LimitBody(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.maxBody = n
 }
 
 // DropNext closes the connection of the next n bulk requests without an
@@ -226,6 +237,12 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.bodies = append(p.bodies, body)
 		switch {
+		case p.maxBody > 0 && len(body) > p.maxBody:
+			p.mu.Unlock()
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			fmt.Fprint(w, "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+			return
 		case p.drops > 0:
 			p.drops--
 			drop = true

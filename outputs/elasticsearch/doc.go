@@ -61,7 +61,18 @@
 //	429, 5xx             failed, retryable
 //	other 4xx            failed, not retryable; Reason "HTTP 400: type: reason (caused by …)"
 //	request 429/5xx/4xx  no item counts; the items of that request are retryable
+//	request 413          sent again in halves, see below
 //	transport, timeout   as above
+//
+// A request answered 413 Request Entity Too Large (its body is over
+// Elasticsearch's http.max_content_length, 100mb by default, or the body
+// limit of a proxy in front of it, such as nginx's client_max_body_size) is
+// sent again in halves, and halves of halves, until each part is accepted;
+// from then on the output sends requests of at most half the refused size,
+// and warns once per lowering that flush_bytes should be set below that
+// limit. An event that is refused even alone is failed, not retryable, with
+// the reason "HTTP 413: ... (the event alone is a N-byte request)": the agent
+// dead-letters it instead of retrying its batch for ever.
 //
 // When no request of the batch got a usable answer, Write returns a plain
 // error (the whole batch is retried); otherwise a *[outputs.BatchError]

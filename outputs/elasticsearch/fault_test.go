@@ -242,3 +242,56 @@ func TestSplitEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestWrite_TooLarge(t *testing.T) {
+	t.Run("a request over the body limit is sent in halves, later ones are smaller", func(t *testing.T) {
+		t.Parallel()
+		o, p, evs := proxied(t, func(c *Config) { c.Concurrency = 1 })
+		whole, _, _ := encodeBatch(o.cfg.IndexPrefix, evs, 1000, 1<<20)
+		limit := len(whole[0].body) / 3 // about three events
+		p.LimitBody(limit)
+		if err := o.Write(t.Context(), evs); err != nil {
+			t.Fatalf("Write = %v, want nil", err)
+		}
+		var forwarded []string
+		for _, b := range p.BulkBodies() {
+			if len(b) <= limit {
+				forwarded = append(forwarded, testes.BulkIDs(b)...)
+			}
+		}
+		if diff := gocmp.Diff(ids(evs), forwarded); diff != "" {
+			t.Errorf("ids forwarded under the limit (-want +got):\n%s", diff)
+		}
+
+		sent := len(p.BulkBodies())
+		more := makeEvents(10, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), 600)
+		if err := o.Write(t.Context(), more); err != nil {
+			t.Fatalf("second Write = %v, want nil", err)
+		}
+		later := p.BulkBodies()[sent:]
+		for _, b := range later {
+			if len(b) > limit {
+				t.Errorf("request of %d bytes after a 413 at %d: the lowered limit was not kept", len(b), limit)
+			}
+		}
+		if len(later) < 2 {
+			t.Errorf("second batch went in %d requests, want several under the limit", len(later))
+		}
+		waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs)+len(more))
+	})
+
+	t.Run("an event too large alone is rejected, not retryable", func(t *testing.T) {
+		t.Parallel()
+		o, p, evs := proxied(t, nil)
+		evs[4].Details = map[string]any{"blob": strings.Repeat("x", 4000)}
+		p.LimitBody(3000)
+		be := batchError(t, o.Write(t.Context(), evs))
+		if len(be.Items) != 1 || be.Items[0].Index != 4 || be.Items[0].Retryable {
+			t.Fatalf("items %+v, want only 4, not retryable", be.Items)
+		}
+		if r := be.Items[0].Reason; !strings.Contains(r, "HTTP 413") || !strings.Contains(r, "alone") {
+			t.Errorf("reason %q does not say the event alone is too large", r)
+		}
+		waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs)-1)
+	})
+}

@@ -36,6 +36,9 @@ type Output struct {
 	tr      *http.Transport // client's transport
 	ready   bool            // Open's checks passed (else Write and Search do them first)
 	indexes map[string]bool // concrete indexes created and aliased by this process
+	// bodyLimit is the most bytes of one bulk request: flush_bytes, or less
+	// once the server answered 413 (see lowerBodyLimit).
+	bodyLimit int
 }
 
 var (
@@ -58,11 +61,12 @@ func New(c Config, log *slog.Logger) (*Output, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Output{
-		cfg:     c,
-		alias:   c.alias(),
-		timeout: d,
-		log:     log.With("component", "output", "output_type", "elasticsearch"),
-		indexes: map[string]bool{},
+		cfg:       c,
+		alias:     c.alias(),
+		timeout:   d,
+		log:       log.With("component", "output", "output_type", "elasticsearch"),
+		indexes:   map[string]bool{},
+		bodyLimit: c.FlushBytes,
 	}, nil
 }
 

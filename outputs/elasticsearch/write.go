@@ -113,7 +113,10 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 	if err != nil {
 		return err
 	}
-	reqs, indexes, rejected := encodeBatch(o.cfg.IndexPrefix, batch, splitEvents(len(batch), o.cfg.FlushEvents, o.cfg.Concurrency), o.cfg.FlushBytes)
+	o.mu.Lock()
+	flushBytes := o.bodyLimit
+	o.mu.Unlock()
+	reqs, indexes, rejected := encodeBatch(o.cfg.IndexPrefix, batch, splitEvents(len(batch), o.cfg.FlushEvents, o.cfg.Concurrency), flushBytes)
 	for _, index := range indexes {
 		o.mu.Lock()
 		done := o.indexes[index]
@@ -137,8 +140,8 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			results[i] = o.sendBulk(ctx, c, reqs[i])
-			if errors.Is(results[i].err, errRequestFailed) {
-				results[i] = o.isolate(ctx, c, reqs[i], batch, results[i].err)
+			if splitting(results[i].err) {
+				results[i] = o.split(ctx, c, reqs[i], batch, results[i].err)
 			}
 		})
 	}
@@ -210,6 +213,9 @@ func (o *Output) sendBulk(ctx context.Context, c *es.Client, req bulkRequest) bu
 	if err != nil {
 		return bulkResult{err: err}
 	}
+	if res.Status == http.StatusRequestEntityTooLarge {
+		return bulkResult{err: fmt.Errorf("bulk request of %d bytes: %w", len(req.body), errTooLarge)}
+	}
 	if res.Status >= 300 {
 		return bulkResult{err: fmt.Errorf("bulk request: %w", statusError(res))}
 	}
@@ -229,20 +235,44 @@ var errBulkAnswer = errors.New("unusable bulk answer")
 // (it may have stored the items before that one).
 var errRequestFailed = errors.New("bulk request failed")
 
-// isolate handles a request that failed as a whole because of one of its
-// documents (errRequestFailed, cause): it splits the request in halves
-// until the failing events stand alone, and sends each of those once more
-// without the searchable details copy, which is what does not fit (a
-// details field first seen as a date, later holding another string, or
-// another type). Such an event is stored whole in event_details, only not
-// searchable by its details, as Elasticsearch's ignore_malformed would do;
-// the event is logged. An event that fails even so stays retryable: the
-// cause was not its copy. Without this one such event would block its
-// batch for ever.
-func (o *Output) isolate(ctx context.Context, c *es.Client, req bulkRequest, batch []event.Event, cause error) bulkResult {
+// errTooLarge marks a bulk request answered 413 Request Entity Too Large:
+// its body is over Elasticsearch's http.max_content_length (100mb by
+// default) or a proxy's body limit (nginx's client_max_body_size, 1m by
+// default).
+var errTooLarge = errors.New("HTTP 413: request body larger than the server, or a proxy in front of it, accepts")
+
+// splitting reports whether a request that failed with err is sent again in
+// halves by [Output.split].
+func splitting(err error) bool {
+	return errors.Is(err, errRequestFailed) || errors.Is(err, errTooLarge)
+}
+
+// split handles a request that failed as a whole because of its size or
+// one of its documents (cause: errTooLarge or errRequestFailed). It sends
+// the request again in halves, and the halves of a half that fails the
+// same way, until the events that cause the failure stand alone:
+//
+//   - errTooLarge: the body limit is lowered to half the request (see
+//     [Output.lowerBodyLimit]) so later batches are sent in smaller
+//     requests. One event that is too large even alone is rejected, not
+//     retryable (the agent dead-letters it with the reason; `auditship
+//     deadletter replay` sends it again once the limit is raised): without
+//     this it would block its batch for ever.
+//   - errRequestFailed: the event is sent once more without the
+//     searchable details copy, which is what does not fit (a details field
+//     first seen as a date, later holding another string, or another
+//     type). It is then stored whole in event_details, only not searchable
+//     by its details, as Elasticsearch's ignore_malformed would do, and is
+//     logged. An event that fails even so stays retryable: the cause was
+//     not its copy.
+func (o *Output) split(ctx context.Context, c *es.Client, req bulkRequest, batch []event.Event, cause error) bulkResult {
 	if len(req.items) == 1 {
 		i := req.items[0]
 		e := &batch[i]
+		if errors.Is(cause, errTooLarge) {
+			o.log.Warn("event rejected: too large for one bulk request", "event_id", e.ID, "event_name", e.Name, "bytes", len(req.body), "error", cause)
+			return bulkResult{failed: []outputs.ItemError{{Index: i, Reason: fmt.Sprintf("%v (the event alone is a %d-byte request)", cause, len(req.body))}}}
+		}
 		details, err := event.MarshalDetails(e.Details)
 		if err != nil { // encoded once already; cannot happen
 			return bulkResult{err: cause}
@@ -257,12 +287,15 @@ func (o *Output) isolate(ctx context.Context, c *es.Client, req bulkRequest, bat
 		}
 		return r
 	}
+	if errors.Is(cause, errTooLarge) {
+		o.lowerBodyLimit(len(req.body) / 2)
+	}
 	half := len(req.items) / 2
 	var out bulkResult
 	for _, part := range []bulkRequest{req.part(0, half), req.part(half, len(req.items))} {
 		r := o.sendBulk(ctx, c, part)
-		if errors.Is(r.err, errRequestFailed) {
-			r = o.isolate(ctx, c, part, batch, r.err)
+		if splitting(r.err) {
+			r = o.split(ctx, c, part, batch, r.err)
 		}
 		if r.err != nil { // no usable answer: every item of the part may be retried
 			for _, idx := range part.items {
@@ -273,6 +306,24 @@ func (o *Output) isolate(ctx context.Context, c *es.Client, req bulkRequest, bat
 		out.failed = append(out.failed, r.failed...)
 	}
 	return out
+}
+
+// lowerBodyLimit makes later bulk requests at most n bytes (an event larger
+// than that still goes alone) and warns when this lowers the limit. It
+// lasts until the output is made again (a restart, or a reload that
+// changes its block). Safe for concurrent use.
+func (o *Output) lowerBodyLimit(n int) {
+	o.mu.Lock()
+	lowered := n < o.bodyLimit
+	if lowered {
+		o.bodyLimit = n
+	}
+	o.mu.Unlock()
+	if lowered {
+		o.log.Warn("bulk requests too large for the server (HTTP 413): sending smaller ones",
+			"max_request_bytes", n, "flush_bytes", o.cfg.FlushBytes,
+			"hint", "set flush_bytes below the body limit of Elasticsearch (http.max_content_length) or of the proxy in front of it")
+	}
 }
 
 // classify reads a 2xx bulk answer. items maps the answer's positions to
