@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,16 +37,21 @@ func replayCommand() *cli.Command {
 			"nothing twice. Stop the agent first: replay refuses to rewrite a file that grew while\n" +
 			"it ran. Rotated files (deadletter.ndjson.1, ...) are not read. Exit codes: 0 every\n" +
 			"record resolved, 1 runtime failure (the file is left unchanged), 2 configuration\n" +
-			"error, 3 some records are still dead-lettered.",
-		Flags: []cli.Flag{configFlag},
+			"error, 3 some records are still dead-lettered. The outputs' warnings (such as an event\n" +
+			"stored without its searchable details copy) go to standard error, as the agent logs them.",
+		Flags: append([]cli.Flag{configFlag}, logFlags...),
 		Action: func(c *cli.Context) error {
+			log, err := newLogger(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
 			cfg, err := loadConfig(c, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			res, err := replay(ctx, cfg, c.App.Writer)
+			res, err := replay(ctx, cfg, c.App.Writer, log)
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
@@ -70,8 +76,9 @@ type replayResult struct {
 
 // replay runs every record of the dead-letter file through cfg, delivers the
 // events that pass to every output, and rewrites the file with the records
-// that still fail. Progress for records still failing is printed to w.
-func replay(ctx context.Context, cfg *config.Config, w io.Writer) (replayResult, error) {
+// that still fail. Progress for records still failing is printed to w; the
+// outputs log to log.
+func replay(ctx context.Context, cfg *config.Config, w io.Writer, log *slog.Logger) (replayResult, error) {
 	var res replayResult
 	path := cfg.DeadLetter.Path
 	before, err := os.Stat(path)
@@ -147,7 +154,7 @@ func replay(ctx context.Context, cfg *config.Config, w io.Writer) (replayResult,
 	}
 
 	if len(events) > 0 {
-		rejected, err := deliver(ctx, cfg, events)
+		rejected, err := deliver(ctx, cfg, events, log)
 		if err != nil {
 			return replayResult{total: res.total}, err
 		}
@@ -185,13 +192,13 @@ func replay(ctx context.Context, cfg *config.Config, w io.Writer) (replayResult,
 // (store unreachable, retryable items) is an error: nothing is removed from
 // the dead-letter file then, and the events already written are written
 // again, under the same ids, by the next replay.
-func deliver(ctx context.Context, cfg *config.Config, events []event.Event) (map[int]string, error) {
+func deliver(ctx context.Context, cfg *config.Config, events []event.Event, log *slog.Logger) (map[int]string, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data_dir: %w", err)
 	}
 	rejected := map[int]string{}
 	for _, oc := range cfg.Outputs {
-		o, err := agent.NewOutput(oc, cfg.DataDir, discardLogger())
+		o, err := agent.NewOutput(oc, cfg.DataDir, log)
 		if err != nil {
 			return nil, err
 		}

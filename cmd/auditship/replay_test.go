@@ -115,7 +115,7 @@ func TestDeadletterReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out = run(0, "deadletter", "replay", "--config", fixed)
+	out = run(0, "deadletter", "replay", "--config", fixed, "--log-format", "json", "--log-level", "warn")
 	if !strings.Contains(out, fmt.Sprintf("%d record(s) replayed: %d delivered, 0 skipped, 0 still dead-lettered", audits, audits)) {
 		t.Errorf("replay summary:\n%s", out)
 	}
