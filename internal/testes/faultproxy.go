@@ -98,9 +98,9 @@ func (p *FaultProxy) FailBulk(n, status int) {
 // positions (0-based) fail with the fault's status and error, and sets
 // "errors": true in the answer. As on a real cluster, an item that fails is
 // not stored: those items are taken out of the request before it is
-// forwarded, and their answers are made up. A 409 fault says "already
-// stored", so that item is forwarded (and stored) and only its answer is
-// rewritten.
+// forwarded, and their answers are made up. So is a 409 fault ("a document
+// with this _id is stored already"): a create on an existing _id changes
+// nothing, which ZincSearch, which overwrites, would not do.
 func (p *FaultProxy) RewriteNextBulk(items map[int]ItemFault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -381,10 +381,10 @@ func splitBulk(body []byte) []bulkAction {
 }
 
 // storedFault reports whether the fault at pos, if any, leaves the item
-// stored: no fault, a 2xx or a 409 (already stored).
+// to be forwarded and stored: no fault, or a 2xx.
 func storedFault(faults map[int]ItemFault, pos int) bool {
 	f, ok := faults[pos]
-	return !ok || f.Status < 300 || f.Status == http.StatusConflict
+	return !ok || f.Status < 300
 }
 
 // rewriteItems applies faults to a bulk answer of the actions that were

@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"encoding/json"
 	"github.com/auditship/auditship/internal/jsonstr"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,9 +74,12 @@ func TestClassify(t *testing.T) {
 		{"create":{"_id":"3","status":429,"error":{"type":"es_rejected_execution_exception","reason":"busy"}}},
 		{"create":{"_id":"4","status":503,"error":{"type":"unavailable_shards_exception","reason":"no primary"}}},
 		{"create":{"_id":"5","status":400,"error":{"type":"mapper_parsing_exception","reason":"bad","caused_by":{"type":"illegal_argument_exception","reason":"x"}}}}]}`
-	failed, err := classify([]byte(body), []int{10, 11, 12, 13, 14})
+	failed, conflicts, err := classify([]byte(body), []int{10, 11, 12, 13, 14})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(conflicts, []int{11}) {
+		t.Errorf("conflicts %v, want [11] (the 409 item)", conflicts)
 	}
 	var got []string
 	for _, f := range failed {
@@ -90,7 +94,7 @@ func TestClassify(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	for _, bad := range []string{`{"errors":false,"items":[]}`, `{"errors":false,"error":"field [x] was set type to [numeric]","items":[{"index":{"status":200}}]}`, `nope`} {
-		if _, err := classify([]byte(bad), []int{0}); err == nil {
+		if _, _, err := classify([]byte(bad), []int{0}); err == nil {
 			t.Errorf("classify(%s) = nil error, want an unusable answer", bad)
 		}
 	}

@@ -57,7 +57,7 @@
 //
 //	item status          outcome
 //	200, 201             accepted
-//	409                  accepted: already stored (create on an existing _id)
+//	409                  read back (see below): the same event is accepted; another one, not retryable
 //	429, 5xx             failed, retryable
 //	other 4xx            failed, not retryable; Reason "HTTP 400: type: reason (caused by …)"
 //	request 429/5xx/4xx  no item counts; the items of that request are retryable
@@ -73,6 +73,16 @@
 // limit. An event that is refused even alone is failed, not retryable, with
 // the reason "HTTP 413: ... (the event alone is a N-byte request)": the agent
 // dead-letters it instead of retrying its batch for ever.
+//
+// A 409 says a document with the event's _id is stored already: usually
+// this event, re-sent after a crash or a retry, but it may be another event
+// under a reused event_id. Write reads the stored documents back with one
+// ids search per 1,000 such items and fails those whose content differs,
+// not retryable, with both events named (as the embedded store does, see
+// [outputs.ReusedID]); the agent dead-letters them. The search is near
+// real-time: a document not found yet (created less than a refresh interval
+// ago) counts as stored. Indexes are monthly, so the same event_id with
+// event times in two months is two documents.
 //
 // When no request of the batch got a usable answer, Write returns a plain
 // error (the whole batch is retried); otherwise a *[outputs.BatchError]

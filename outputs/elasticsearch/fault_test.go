@@ -1,6 +1,7 @@
 package elasticsearch
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -75,12 +76,42 @@ func TestWrite_ItemFaults(t *testing.T) {
 		waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs))
 	})
 
-	t.Run("409 item counts as stored", func(t *testing.T) {
+	t.Run("409 item with the stored content counts as stored", func(t *testing.T) {
 		t.Parallel()
 		o, p, evs := proxied(t, nil)
-		p.RewriteNextBulk(map[int]testes.ItemFault{0: {Status: 409, Type: "version_conflict_engine_exception", Reason: "document already exists"}})
 		if err := o.Write(t.Context(), evs); err != nil {
-			t.Fatalf("Write = %v, want nil", err)
+			t.Fatalf("first Write = %v", err)
+		}
+		waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs))
+		p.RewriteNextBulk(map[int]testes.ItemFault{0: conflict, 6: conflict})
+		if err := o.Write(t.Context(), evs); err != nil {
+			t.Fatalf("Write again = %v, want nil", err)
+		}
+	})
+
+	t.Run("409 item with other content under its id is rejected", func(t *testing.T) {
+		t.Parallel()
+		o, p, evs := proxied(t, nil)
+		if err := o.Write(t.Context(), evs); err != nil {
+			t.Fatalf("first Write = %v", err)
+		}
+		waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs))
+		again := slices.Clone(evs)
+		again[2].Details = map[string]any{"seq": json.Number("999")} // same id, time, name, type, user
+		again[5].Type = "delete_all"
+		again[7].Time = again[7].Time.Add(time.Nanosecond) // below Elasticsearch's microseconds: the same
+		p.RewriteNextBulk(map[int]testes.ItemFault{0: conflict, 2: conflict, 5: conflict, 7: conflict})
+		be := batchError(t, o.Write(t.Context(), again))
+		if diff := gocmp.Diff([]int{2, 5}, indexes(be)); diff != "" {
+			t.Fatalf("rejected items (-want +got):\n%s", diff)
+		}
+		for _, it := range be.Items {
+			if it.Retryable || !strings.Contains(it.Reason, "already stored with different content") {
+				t.Errorf("item %+v: want not retryable, naming the reused id", it)
+			}
+		}
+		if r := be.Items[1].Reason; !strings.Contains(r, `event_type "delete"`) || !strings.Contains(r, `event_type "delete_all"`) {
+			t.Errorf("reason %q does not name both events", r)
 		}
 	})
 
@@ -97,6 +128,9 @@ func TestWrite_ItemFaults(t *testing.T) {
 		}
 	})
 }
+
+// conflict is the item answer of a create on an _id that is stored already.
+var conflict = testes.ItemFault{Status: 409, Type: "version_conflict_engine_exception", Reason: "document already exists"}
 
 func indexes(be *outputs.BatchError) []int {
 	var out []int
@@ -220,7 +254,7 @@ func BenchmarkClassify(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := classify(body, items); err != nil {
+		if _, _, err := classify(body, items); err != nil {
 			b.Fatal(err)
 		}
 	}

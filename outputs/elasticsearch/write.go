@@ -1,13 +1,17 @@
 package elasticsearch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"sync"
+	"time"
 
 	es "github.com/elastic/go-elasticsearch/v8"
 
@@ -148,8 +152,11 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 	wg.Wait()
 
 	failed := rejected
-	var firstErr error
-	answered := 0
+	var (
+		firstErr  error
+		answered  int
+		conflicts []int
+	)
 	for i, r := range results {
 		if r.err != nil {
 			if firstErr == nil {
@@ -162,9 +169,13 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 		}
 		answered++
 		failed = append(failed, r.failed...)
+		conflicts = append(conflicts, r.conflicts...)
 	}
 	if answered == 0 && firstErr != nil {
 		return fmt.Errorf("write %d events: %w", len(batch), firstErr)
+	}
+	if len(conflicts) > 0 {
+		failed = append(failed, o.checkReused(ctx, c, batch, conflicts)...)
 	}
 	if len(failed) == 0 {
 		o.log.Debug("batch written", "count", len(batch), "requests", len(reqs))
@@ -177,8 +188,9 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 // bulkResult is the outcome of one bulk request: err when it got no usable
 // answer, else the items that failed.
 type bulkResult struct {
-	err    error
-	failed []outputs.ItemError
+	err       error
+	failed    []outputs.ItemError
+	conflicts []int // batch indexes of the items answered 409: stored already, by this event or another (see checkReused)
 }
 
 type bulkItem struct {
@@ -219,11 +231,11 @@ func (o *Output) sendBulk(ctx context.Context, c *es.Client, req bulkRequest) bu
 	if res.Status >= 300 {
 		return bulkResult{err: fmt.Errorf("bulk request: %w", statusError(res))}
 	}
-	failed, err := classify(res.Body, req.items)
+	failed, conflicts, err := classify(res.Body, req.items)
 	if err != nil {
 		return bulkResult{err: err}
 	}
-	return bulkResult{failed: failed}
+	return bulkResult{failed: failed, conflicts: conflicts}
 }
 
 // errBulkAnswer marks a 2xx bulk answer that cannot be matched to the
@@ -304,6 +316,7 @@ func (o *Output) split(ctx context.Context, c *es.Client, req bulkRequest, batch
 			continue
 		}
 		out.failed = append(out.failed, r.failed...)
+		out.conflicts = append(out.conflicts, r.conflicts...)
 	}
 	return out
 }
@@ -327,30 +340,34 @@ func (o *Output) lowerBodyLimit(n int) {
 }
 
 // classify reads a 2xx bulk answer. items maps the answer's positions to
-// batch indexes.
-func classify(body []byte, items []int) ([]outputs.ItemError, error) {
+// batch indexes. It returns the items that failed and, apart, those
+// answered 409 (a document with their _id is stored already).
+func classify(body []byte, items []int) (failed []outputs.ItemError, conflicts []int, err error) {
 	var sum bulkSummary
 	if err := json.Unmarshal(body, &sum); err != nil {
-		return nil, fmt.Errorf("%w: decode: %w", errBulkAnswer, err)
+		return nil, nil, fmt.Errorf("%w: decode: %w", errBulkAnswer, err)
 	}
 	if len(sum.Error) > 0 && string(sum.Error) != "null" {
-		return nil, fmt.Errorf("%w: %s", errRequestFailed, reasonOf(sum.Error))
+		return nil, nil, fmt.Errorf("%w: %s", errRequestFailed, reasonOf(sum.Error))
 	}
 	if len(sum.Items) != len(items) {
-		return nil, fmt.Errorf("%w: %d items for %d actions", errBulkAnswer, len(sum.Items), len(items))
+		return nil, nil, fmt.Errorf("%w: %d items for %d actions", errBulkAnswer, len(sum.Items), len(items))
 	}
 	if !sum.Errors {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var r bulkResponse
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("%w: decode: %w", errBulkAnswer, err)
+		return nil, nil, fmt.Errorf("%w: decode: %w", errBulkAnswer, err)
 	}
-	var failed []outputs.ItemError
 	for pos, m := range r.Items {
 		var it bulkItem
 		for _, v := range m { // one key: the action ("create"; ZincSearch says "index")
 			it = v
+		}
+		if it.Status == http.StatusConflict {
+			conflicts = append(conflicts, items[pos])
+			continue
 		}
 		ok, retry := classifyStatus(it.Status)
 		if ok {
@@ -366,7 +383,7 @@ func classify(body []byte, items []int) ([]outputs.ItemError, error) {
 			Reason:    fmt.Sprintf("HTTP %d: %s", it.Status, reason),
 		})
 	}
-	return failed, nil
+	return failed, conflicts, nil
 }
 
 // classifyStatus maps an item status to accepted, or failed and whether it
@@ -382,4 +399,115 @@ func classifyStatus(status int) (accepted, retryable bool) {
 	default:
 		return false, false
 	}
+}
+
+// reusedChunk is the most ids one search of [Output.checkReused] asks for.
+const reusedChunk = 1000
+
+// checkReused reads back the stored documents of the batch items answered
+// 409 (idx) and compares each with its event: the same content is a
+// re-sent event (after a crash or a retry) and counts as stored; different
+// content under the same event_id (a platform that reuses ids) is
+// rejected, not retryable, with both events named, as the embedded store
+// does (see [outputs.ReusedID]). Documents are read with an ids query on
+// the alias, which is near real-time: a document created less than a
+// refresh interval (1 s by default) ago may not be found yet, and its
+// event then counts as stored, as before this check. An item whose
+// document cannot be read (no answer) is retryable.
+func (o *Output) checkReused(ctx context.Context, c *es.Client, batch []event.Event, idx []int) []outputs.ItemError {
+	var failed []outputs.ItemError
+	for len(idx) > 0 {
+		part := idx[:min(reusedChunk, len(idx))]
+		idx = idx[len(part):]
+		ids := make([]string, len(part))
+		for j, i := range part {
+			ids[j] = strconv.FormatInt(batch[i].ID, 10)
+		}
+		stored, err := o.storedByID(ctx, c, ids)
+		if err != nil {
+			for _, i := range part {
+				failed = append(failed, outputs.ItemError{Index: i, Retryable: true, Reason: fmt.Sprintf("HTTP 409: read back the stored event: %v", err)})
+			}
+			continue
+		}
+		for _, i := range part {
+			e := &batch[i]
+			s, ok := stored[e.ID]
+			if !ok {
+				o.log.Debug("stored event not searchable yet; counted as stored", "event_id", e.ID)
+				continue
+			}
+			details, err := event.MarshalDetails(e.Details)
+			if err != nil { // encoded once already; cannot happen
+				continue
+			}
+			if reason := outputs.ReusedID(s.event, s.details, *e, string(details), time.Microsecond); reason != "" {
+				failed = append(failed, outputs.ItemError{Index: i, Reason: reason})
+			}
+		}
+	}
+	return failed
+}
+
+// storedEvent is a document read back by [Output.storedByID]: its event
+// (without details) and its event_details text.
+type storedEvent struct {
+	event   event.Event
+	details string
+}
+
+// storedByID reads the stored documents with the given _ids through the
+// alias, keyed by event_id.
+func (o *Output) storedByID(ctx context.Context, c *es.Client, ids []string) (map[int64]storedEvent, error) {
+	body, err := json.Marshal(obj{
+		"size":             len(ids),
+		"track_total_hits": false,
+		"query":            obj{"ids": obj{"values": ids}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := do(ctx, c, o.timeout, http.MethodPost, "/"+url.PathEscape(o.alias)+"/_search", body)
+	if err != nil {
+		return nil, err
+	}
+	if res.Status >= 300 {
+		return nil, statusError(res)
+	}
+	var r searchResponse
+	if err := json.Unmarshal(res.Body, &r); err != nil {
+		return nil, fmt.Errorf("decode answer: %w", err)
+	}
+	out := make(map[int64]storedEvent, len(r.Hits.Hits))
+	for _, h := range r.Hits.Hits {
+		id, err := strconv.ParseInt(h.ID, 10, 64)
+		if err != nil {
+			continue // not written by auditship
+		}
+		var src struct {
+			EventTime    string      `json:"event_time"`
+			EventName    string      `json:"event_name"`
+			EventType    string      `json:"event_type"`
+			EventDetails string      `json:"event_details"`
+			UserUID      json.Number `json:"user_uid"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(h.Source))
+		dec.UseNumber()
+		if err := dec.Decode(&src); err != nil {
+			return nil, fmt.Errorf("decode document %q: %w", h.ID, err)
+		}
+		t, err := time.Parse(time.RFC3339Nano, src.EventTime)
+		if err != nil {
+			return nil, fmt.Errorf("decode document %q: event_time: %w", h.ID, err)
+		}
+		uid, err := number(src.UserUID)
+		if err != nil {
+			return nil, fmt.Errorf("decode document %q: user_uid: %w", h.ID, err)
+		}
+		out[id] = storedEvent{
+			event:   event.Event{ID: id, Time: t, Name: src.EventName, Type: src.EventType, UserUID: uid},
+			details: src.EventDetails,
+		}
+	}
+	return out, nil
 }

@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -572,7 +570,7 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 		}
 		if k, ok := fresh[e.ID]; ok {
 			f := ins[k]
-			if reason := compare(batch[f.i], f.details, e, r.details); reason != "" {
+			if reason := outputs.ReusedID(batch[f.i], f.details, e, r.details, time.Nanosecond); reason != "" {
 				bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
 			}
 			continue
@@ -762,66 +760,7 @@ func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d string, seq int6
 		return "", false, fmt.Errorf("read stored event %d: %w", e.ID, err)
 	}
 	old.Time = time.Unix(0, ns)
-	return compare(old, details, e, d), true, nil
-}
-
-// compare returns "" when e, whose details encode as d, is the same event as
-// old, whose details encode as oldD, and the dead-letter reason otherwise.
-func compare(old event.Event, oldD string, e event.Event, d string) string {
-	same := old.Time.UnixNano() == e.Time.UnixNano() && old.Name == e.Name && old.Type == e.Type && old.UserUID == e.UserUID
-	if same && oldD != d {
-		a, err1 := event.UnmarshalDetails([]byte(oldD))
-		b, err2 := event.UnmarshalDetails([]byte(d))
-		same = err1 == nil && err2 == nil && jsonEqual(a, b)
-	}
-	if same {
-		return ""
-	}
-	return fmt.Sprintf("event_id %d already stored with different content: stored event_name %q, event_type %q, event_time %s, user_uid %d; this one event_name %q, event_type %q, event_time %s, user_uid %d",
-		e.ID, old.Name, old.Type, old.Time.UTC().Format(time.RFC3339Nano), old.UserUID, e.Name, e.Type, e.Time.UTC().Format(time.RFC3339Nano), e.UserUID)
-}
-
-// jsonEqual reports whether two decoded JSON values are equal, comparing
-// json.Number values exactly as numbers (1.0 equals 1, 1e2 equals 100).
-func jsonEqual(a, b any) bool {
-	switch a := a.(type) {
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, av := range a {
-			bv, ok := b[k]
-			if !ok || !jsonEqual(av, bv) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		b, ok := b.([]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !jsonEqual(a[i], b[i]) {
-				return false
-			}
-		}
-		return true
-	case json.Number:
-		b, ok := b.(json.Number)
-		if !ok {
-			return false
-		}
-		if a == b {
-			return true
-		}
-		ra, ok1 := new(big.Rat).SetString(string(a))
-		rb, ok2 := new(big.Rat).SetString(string(b))
-		return ok1 && ok2 && ra.Cmp(rb) == 0
-	default: // string, bool, nil
-		return a == b
-	}
+	return outputs.ReusedID(old, details, e, d, time.Nanosecond), true, nil
 }
 
 // Search returns at most q.Limit events matching q, sorted by (event_time,
