@@ -2,12 +2,18 @@ package agent_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"math/big"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/auditship/auditship/internal/testcert"
 	"github.com/auditship/auditship/outputs"
 	"github.com/auditship/auditship/outputs/sqlite"
 )
@@ -210,4 +216,75 @@ func storedInDB(t *testing.T, dataDir string) int {
 		t.Fatal(err)
 	}
 	return len(evs)
+}
+
+// TestOps_ReloadRereadsFiles rotates the query API's TLS certificate under a
+// running agent: a reload with the config unchanged serves the new
+// certificate, and a reload while the key file is broken is refused, with
+// the running certificate still served and the agent still running.
+func TestOps_ReloadRereadsFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tlsDir := filepath.Join(dir, "tls")
+	if err := os.MkdirAll(tlsDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, first := testcert.SelfSigned(t, tlsDir)
+	plain := "query {\n  listen = \"127.0.0.1:0\"\n}"
+	withTLS := fmt.Sprintf("query {\n  listen = \"127.0.0.1:0\"\n  tls_cert_file = %q\n  tls_key_file = %q\n}", certFile, keyFile)
+	text := strings.Replace(opsConfig(opsInput("app", "app-*.log"), ""), plain, withTLS, 1)
+	if !strings.Contains(text, "tls_cert_file") {
+		t.Fatal("opsConfig no longer has the query block this test rewrites")
+	}
+	o := opsStart(t, dir, text)
+
+	roots := x509.NewCertPool()
+	roots.AddCert(first)
+	served := func() *big.Int {
+		t.Helper()
+		conn, err := tls.Dial("tcp", o.queryAddr.Load().(string), &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatalf("TLS dial: %v", err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber
+	}
+	if got := served(); got.Cmp(first.SerialNumber) != 0 {
+		t.Fatalf("serves certificate %v, want the first %v", got, first.SerialNumber)
+	}
+
+	_, _, second := testcert.SelfSigned(t, tlsDir)
+	roots.AddCert(second)
+	before := o.queryAddr.Load()
+	if err := o.a.Reload(opsParse(t, dir, text)); err != nil {
+		t.Fatalf("reload after the certificate was replaced: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the query API to restart", func() bool { return o.queryAddr.Load() != before })
+	if got := served(); got.Cmp(second.SerialNumber) != 0 {
+		t.Fatalf("after the reload serves certificate %v, want the second %v", got, second.SerialNumber)
+	}
+	if !strings.Contains(o.log.String(), "files_changed=true") {
+		t.Error(`the reload did not log files_changed=true`)
+	}
+
+	if err := os.WriteFile(keyFile, []byte("-----BEGIN PRIVATE KEY-----\nbroken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before = o.queryAddr.Load()
+	err := o.a.Reload(opsParse(t, dir, text))
+	if err == nil || !strings.Contains(err.Error(), "TLS key pair") {
+		t.Fatalf("reload with a broken key file: %v, want an error naming the TLS key pair", err)
+	}
+	if o.queryAddr.Load() != before {
+		t.Error("the query API restarted on a refused reload")
+	}
+	if got := served(); got.Cmp(second.SerialNumber) != 0 {
+		t.Errorf("after the refused reload serves certificate %v, want the second %v", got, second.SerialNumber)
+	}
+	select {
+	case err := <-o.done:
+		o.done <- err
+		t.Fatalf("the agent stopped after a refused reload: %v", err)
+	default:
+	}
 }

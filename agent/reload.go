@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,6 +72,76 @@ func checkReloadable(old, cfg *config.Config) error {
 	} {
 		if st.old != st.new {
 			return fmt.Errorf("reload: %s changed (%v → %v); restart the agent to apply it", st.name, st.old, st.new)
+		}
+	}
+	return nil
+}
+
+// filesReader is an output or query config that reads files when its
+// output or server starts (credentials, certificates).
+type filesReader interface{ FilesRead() []string }
+
+// deliveryFiles digests the files the delivery side of cfg reads when it
+// starts: every output's and the query API's (see filesReader). A file that
+// cannot be read digests as its error. A reload compares the digest taken
+// when the running delivery side started with a new one, so that a rotated
+// password file or certificate is picked up by a reload without a change
+// to the config.
+func deliveryFiles(cfg *config.Config) string {
+	var paths []string
+	for _, o := range cfg.Outputs {
+		if fr, ok := o.Config.(filesReader); ok {
+			paths = append(paths, fr.FilesRead()...)
+		}
+	}
+	if cfg.Query != nil {
+		paths = append(paths, cfg.Query.FilesRead()...)
+	}
+	h := sha256.New()
+	for _, p := range paths {
+		fmt.Fprintf(h, "%q\n", p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(h, "error %v\n", err)
+			continue
+		}
+		fmt.Fprintf(h, "%d\n", len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// preflight opens and closes every output of cfg that reads files when it
+// opens (credentials, certificates: see filesReader), before a reload stops
+// the running outputs: a password the cluster refuses, or a certificate
+// that does not load, then fails the reload while the running outputs go
+// on. (The old config's outputs read the same files when they are opened
+// again, so a failure after the stop could not be undone.) Outputs that
+// read no files, such as the embedded store, are not opened twice. The
+// query API's TLS pair, when set, is loaded too.
+func preflight(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if cfg.Query != nil {
+		if _, err := cfg.Query.LoadTLS(); err != nil {
+			return fmt.Errorf("query API: %w", err)
+		}
+	}
+	for _, oc := range cfg.Outputs {
+		fr, ok := oc.Config.(filesReader)
+		if !ok || len(fr.FilesRead()) == 0 {
+			continue
+		}
+		o, err := NewOutput(oc, cfg.DataDir, log)
+		if err != nil {
+			return err
+		}
+		if op, ok := o.(outputs.Opener); ok {
+			if err := op.Open(ctx); err != nil {
+				_ = o.Close(ctx)
+				return fmt.Errorf("open output %q: %w", oc.Name, err)
+			}
+		}
+		if err := o.Close(ctx); err != nil {
+			return fmt.Errorf("close output %q: %w", oc.Name, err)
 		}
 	}
 	return nil
@@ -229,8 +301,11 @@ func (s *supervisor) reload(ctx context.Context, g *generation, cfg *config.Conf
 	if err := errors.Join(errs...); err != nil {
 		return g, err
 	}
-	if deliveryChanged(old, cfg) {
-		a.log.Info("reload: restarting the delivery side", "outputs", len(cfg.Outputs))
+	if changed, files := deliveryChanged(old, cfg), deliveryFiles(cfg) != g.files; changed || files {
+		if err := preflight(ctx, cfg, a.log); err != nil {
+			return g, fmt.Errorf("reload: %w", err)
+		}
+		a.log.Info("reload: restarting the delivery side", "outputs", len(cfg.Outputs), "files_changed", files && !changed)
 		leftover, err := g.stop(true)
 		if err != nil {
 			a.log.Error("reload: closing the old outputs", "error", err)
@@ -270,9 +345,10 @@ func (s *supervisor) reload(ctx context.Context, g *generation, cfg *config.Conf
 // generation is one run of the delivery side: the outputs, the query API
 // on top of them, and the pipeline that reads the shared line queue.
 type generation struct {
-	s    *supervisor
-	cfg  *config.Config
-	outs []outputs.Output
+	s     *supervisor
+	cfg   *config.Config
+	outs  []outputs.Output
+	files string // deliveryFiles(cfg) when the outputs were opened
 
 	stopProc      chan struct{} // closed: process flushes and returns, leaving the queue
 	cancelDeliver context.CancelFunc
@@ -286,11 +362,12 @@ type generation struct {
 // pipeline; leftover batches are delivered first.
 func (s *supervisor) startGeneration(ctx context.Context, cfg *config.Config, leftover []*batch) (*generation, error) {
 	a := s.a
+	files := deliveryFiles(cfg)
 	outs, searchers, err := openOutputs(ctx, cfg, a.log)
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{s: s, cfg: cfg, outs: outs, stopProc: make(chan struct{}), done: make(chan struct{})}
+	g := &generation{s: s, cfg: cfg, outs: outs, files: files, stopProc: make(chan struct{}), done: make(chan struct{})}
 	sideCtx, cancelSide := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancelSide = cancelSide
 	if cfg.Query != nil && !a.opts.Once {

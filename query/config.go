@@ -1,6 +1,7 @@
 package query
 
 import (
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -203,4 +204,28 @@ func positiveDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("duration %q is not positive", s)
 	}
 	return d, nil
+}
+
+// FilesRead returns the files the server reads when it starts: the TLS
+// certificate and key, when set. The agent restarts the query API on a
+// reload when one of them changed.
+func (c Config) FilesRead() []string {
+	if c.TLSCertFile == "" {
+		return nil
+	}
+	return []string{c.TLSCertFile, c.TLSKeyFile}
+}
+
+// LoadTLS reads the TLS certificate and key and returns the server's TLS
+// settings (TLS 1.2 at least), or nil, nil when TLS is not configured. The
+// error names both files.
+func (c Config) LoadTLS() (*tls.Config, error) {
+	if c.TLSCertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS key pair %q, %q: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

@@ -171,13 +171,9 @@ func (s *Server) Addr() string {
 // (port in use, bad TLS files) is returned at once. Run returns nil after a
 // normal shutdown. Call it at most once.
 func (s *Server) Run(ctx context.Context) error {
-	var tlsConf *tls.Config
-	if s.cfg.TLSCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
-		if err != nil {
-			return fmt.Errorf("load TLS key pair %q, %q: %w", s.cfg.TLSCertFile, s.cfg.TLSKeyFile, err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConf, err := s.cfg.LoadTLS()
+	if err != nil {
+		return err
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)

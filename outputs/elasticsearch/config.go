@@ -203,3 +203,16 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
+
+// FilesRead returns the files [Output.Open] reads, in a fixed order: the
+// password or API key file and the PEM files that are set. The agent
+// restarts its outputs on a reload when one of them changed.
+func (c Config) FilesRead() []string {
+	var out []string
+	for _, f := range []string{c.PasswordFile, c.APIKeyFile, c.CACertFile, c.ClientCertFile, c.ClientKeyFile} {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
