@@ -37,7 +37,7 @@ type Options struct {
 	// key stored in data_dir/superadmin.key, creating it on first start.
 	SuperadminKey string
 	// KeyNotice receives the generated super-admin key once, the first time
-	// it is created; nil prints it to standard error.
+	// it is created; nil prints its path, not the key, to standard error.
 	KeyNotice func(key, path string)
 	// Ready, when set, is called with its address each time the query API
 	// starts listening (again after a reload that restarts it).
@@ -303,7 +303,7 @@ loop:
 
 // SuperadminKey returns key when it is set; otherwise the key stored in
 // dataDir, created on first use. A new key is passed to notice once (nil:
-// printed to standard error), never logged.
+// its path, not the key, is printed to standard error), never logged.
 func SuperadminKey(dataDir, key string, notice func(key, path string)) (string, error) {
 	if key != "" {
 		return key, nil
@@ -317,7 +317,7 @@ func SuperadminKey(dataDir, key string, notice func(key, path string)) (string, 
 		if notice != nil {
 			notice(k, p)
 		} else {
-			fmt.Fprintf(os.Stderr, "auditship: generated a super-admin API key (stored in %s, shown only once):\n\n    export AUDITSHIP_SUPERADMIN_KEY=%s\n\n", p, k)
+			fmt.Fprintf(os.Stderr, "auditship: generated a super-admin API key into %s\n", p)
 		}
 	}
 	return k, nil

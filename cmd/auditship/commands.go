@@ -136,9 +136,13 @@ func agentCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkHost(cfg); err != nil {
+				return exitf(2, "%w", err)
+			}
 			a, err := agent.New(cfg, log, agent.Options{
 				Once:          c.Bool("once"),
 				SuperadminKey: os.Getenv("AUDITSHIP_SUPERADMIN_KEY"),
+				KeyNotice:     keyNotice(c.App.ErrWriter, log),
 				Ready: func(addr string) {
 					log.Info("query API listening", "address", addr)
 				},
@@ -184,6 +188,9 @@ func queryCommand() *cli.Command {
 			if cfg.Query == nil {
 				return exitf(2, "%s has no query block: add query { listen = \"127.0.0.1:8080\" }", cfg.Path)
 			}
+			if err := checkHost(cfg); err != nil {
+				return exitf(2, "%w", err)
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			o, s, closeFn, err := openSearcher(ctx, cfg, log)
@@ -191,7 +198,7 @@ func queryCommand() *cli.Command {
 				return exitf(1, "%w", err)
 			}
 			defer closeFn()
-			key, err := agent.SuperadminKey(cfg.DataDir, os.Getenv("AUDITSHIP_SUPERADMIN_KEY"), nil)
+			key, err := agent.SuperadminKey(cfg.DataDir, os.Getenv("AUDITSHIP_SUPERADMIN_KEY"), keyNotice(c.App.ErrWriter, log))
 			if err != nil {
 				return exitf(1, "%w", err)
 			}
@@ -280,6 +287,9 @@ func validateCommand() *cli.Command {
 			cfg, err := loadConfig(c, c.App.ErrWriter)
 			if err != nil {
 				return err
+			}
+			if err := checkHost(cfg); err != nil {
+				return exitf(2, "%s: %w", relPath(cfg.Path), err)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: ok (%d input(s), %d output(s))\n", relPath(cfg.Path), len(cfg.Inputs), len(cfg.Outputs))
 			samples := c.StringSlice("sample")
