@@ -17,22 +17,46 @@
 //	unknown key                              401 unauthorized
 //	known key, role other than superadmin    403 forbidden
 //	more than rate_limit/s (burst rate_burst) per key  429 rate_limited, Retry-After in seconds
+//	two Authorization headers                400 bad_request (RFC 9110: not a list)
+//
+// Requests without a valid key (none, or unknown) also spend a budget of
+// their client address (rate_limit/s, burst rate_burst); once it is spent
+// they get 429 too. A request with a valid key is never refused because of
+// its address's failures (behind a reverse proxy all clients share one
+// address, and a scanner must not lock the administrators out); only its
+// own key's limit applies. This does not help guessing: keys are
+// high-entropy (the superadmin key has at least [MinSuperadminKeyLen]
+// characters, generated keys 32 random bytes) and are checked in constant
+// time.
+//
+// Every 401, 403 and 429 is logged at level warn with status, remote_addr,
+// reason and, for a known key, key_name (never key material); at most one
+// line per address per minute, whose suppressed attribute counts the
+// refusals from that address left unlogged since its previous line.
 //
 // # Parameters
 //
-//	limit       events per page, 1 to 10000; default 100
+//	limit       events per page, 1 to 10000 in digits; default 100
 //	start_time  inclusive lower bound on event_time
 //	end_time    exclusive upper bound on event_time
 //	event_name  repeatable; repeats are OR: event_name=user&event_name=api_key
 //	event_type  repeatable, OR
 //	user_uid    repeatable, OR; whole numbers
 //	order       desc (newest first, default) or asc, on (event_time, event_id)
+//	            (event_time at the store's precision: the embedded store keeps
+//	            nanoseconds, responses show microseconds, so events within one
+//	            microsecond come in the order of their hidden nanoseconds, not
+//	            of event_id)
 //	cursor      the X-Next-Cursor of the previous page
 //
 // Different parameters combine with AND. Times are ISO 8601:
 // "2021-08-17T20:51:47.268843" has no zone and is UTC (the form event_time
 // takes in responses); "2021-08-17T22:51:47.268843+02:00", a "Z" suffix and a
-// bare date "2021-08-17" (midnight UTC) are accepted too. A parameter that is
+// bare date "2021-08-17" (midnight UTC) are accepted too, and a comma may
+// stand for the decimal point; the forms are exactly those of the TimeParam
+// pattern of openapi.json. start_time=0001-01-01 (the zero time, Python's
+// datetime.min) is the same as no start_time; end_time=0001-01-01 matches
+// nothing, so the answer is []. A parameter that is
 // unknown, repeated when it may not be, empty or malformed gives 400
 // bad_request with a message naming it.
 //
@@ -52,11 +76,22 @@
 // The next page holds the events strictly after the last one of this page in
 // the page's order, so paging while events are added returns every event
 // that existed at the start exactly once; a last page may be empty. The
-// cursor is opaque: base64url of the last (event_time, event_id) and the
-// order, signed with HMAC-SHA256 under a secret derived from the superadmin
-// key (random per process when there is none). A changed or foreign cursor,
-// or one used with the other order, gives 400. A cursor without order=
-// continues in the cursor's order.
+// cursor is opaque: base64url of the last (event_time, event_id), the
+// order, the pin (below) and a digest of the other parameters (filters,
+// time bounds and order, not limit), signed with HMAC-SHA256 under a secret
+// derived from the superadmin key (random per process when there is none).
+// A changed or foreign cursor, or one used with other parameters than those
+// it was issued for, gives 400. A cursor without order= continues in the
+// cursor's order. Cursors of the first format (no pin, no digest) are still
+// accepted, unchecked against the parameters.
+//
+// In ascending order without end_time, the cursor pins the server's clock
+// at the first page: its pages return only events with an earlier
+// event_time. Otherwise every read, which stores an audit_log/read event
+// after the cursor, would make an ascending pager over audit_log events
+// never end. To follow new events, start again with start_time = the last
+// event_time seen and skip the event_ids already seen. Descending pagers
+// need no pin: new events are newer than their cursor.
 //
 // Errors have a JSON body {"error":"<code>","message":"<text>"} with the
 // codes unauthorized (401), forbidden (403), bad_request (400, 405),

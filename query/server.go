@@ -85,10 +85,32 @@ type Server struct {
 	mu    sync.Mutex
 	addr  string
 
-	// failures limits requests without a valid key per remote IP, so keys
-	// cannot be guessed at full speed.
+	// failures limits requests without a valid key per remote IP, so
+	// scanners cannot send bad keys at full speed. A request with a valid
+	// key is never refused by it, however many bad keys its address sent:
+	// behind a reverse proxy every client shares one address, and a
+	// scanner must not lock the administrators out. That does not help
+	// guessing: keys are high-entropy (the superadmin key has at least
+	// MinSuperadminKeyLen characters; generated keys are 32 random bytes)
+	// and are checked in constant time (see authenticate).
 	failMu   sync.Mutex
 	failures map[string]*rate.Limiter
+
+	// refusals rate-limits the log lines of refused requests per remote IP.
+	refMu    sync.Mutex
+	refusals map[string]*refusalEntry
+
+	now func() time.Time // the clock; tests replace it
+}
+
+// refusalLogEvery is the shortest time between two log lines about refused
+// requests from one remote address.
+const refusalLogEvery = time.Minute
+
+// refusalEntry is the log state of one remote address.
+type refusalEntry struct {
+	at         time.Time // when its last line was written
+	suppressed int       // refusals not logged since
 }
 
 // New checks c (it must pass [Config.Validate]) and builds a Server over s.
@@ -115,6 +137,8 @@ func New(c Config, s outputs.Searcher, o Options) (*Server, error) {
 		ready:  make(chan struct{}),
 
 		failures: map[string]*rate.Limiter{},
+		refusals: map[string]*refusalEntry{},
+		now:      time.Now,
 	}
 	srv.readTO, _ = positiveDuration(c.ReadTimeout)
 	srv.writeTO, _ = positiveDuration(c.WriteTimeout)
@@ -294,39 +318,51 @@ func (s *Server) authenticate(r *http.Request) (*apiKey, bool) {
 }
 
 func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
+	// now is the pin of an ascending pager that starts here: taken before
+	// the search and before this read's own audit event is made.
+	now := s.now()
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed; use GET")
 		return
 	}
-	ip := remoteIP(r.RemoteAddr)
-	if wait := s.failureWait(ip); wait > 0 {
-		tooManyFailures(w, wait)
+	if n := len(r.Header.Values("Authorization")); n > 1 {
+		// RFC 9110: Authorization is not a list; which one to believe is
+		// ambiguous, so believe none.
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("%d Authorization headers; send exactly one: Authorization: Bearer <key>", n))
 		return
 	}
+	ip := remoteIP(r.RemoteAddr)
 	key, given := s.authenticate(r)
 	if key == nil {
+		// Only requests without a valid key spend, and are refused by, the
+		// address's budget: see Server.failures.
 		if wait := s.recordFailure(ip); wait > 0 {
+			s.logRefused(r, http.StatusTooManyRequests, "too many requests without a valid API key from this address", "")
 			tooManyFailures(w, wait)
 			return
 		}
 	}
 	switch {
 	case !given:
+		s.logRefused(r, http.StatusUnauthorized, "missing API key", "")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="auditship"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "missing API key; send Authorization: Bearer <key>")
 		return
 	case key == nil:
+		s.logRefused(r, http.StatusUnauthorized, "unknown API key", "")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="auditship", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "unknown API key")
 		return
 	case key.role != RoleSuperadmin:
+		s.logRefused(r, http.StatusForbidden, "role "+key.role+" may not read audit logs", key.name)
 		writeError(w, http.StatusForbidden, "forbidden", "API key "+strconv.Quote(key.name)+" has role "+strconv.Quote(key.role)+"; reading audit logs needs role superadmin")
 		return
 	}
 	if res := key.limiter.Reserve(); res.Delay() > 0 {
 		wait := res.Delay()
 		res.Cancel() // a refused request must not use up the next token
+		s.logRefused(r, http.StatusTooManyRequests, "rate limit of the API key", key.name)
 		w.Header().Set("Retry-After", retryAfter(wait))
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests for API key "+strconv.Quote(key.name)+"; retry later")
 		return
@@ -336,12 +372,16 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "the query string is malformed; encode parameters as name=value pairs joined by &")
 		return
 	}
-	q, err := parseParams(params, s.cursors)
+	req, err := parseParams(params, s.cursors)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	evs, err := s.search.Search(r.Context(), q)
+	q := req.search()
+	var evs []event.Event
+	if !req.endZero { // end_time 0001-01-01T00:00:00Z: nothing is before it
+		evs, err = s.search.Search(r.Context(), q)
+	}
 	switch {
 	case errors.Is(err, outputs.ErrUnavailable):
 		s.log.Warn("audit log search failed", "error", err)
@@ -374,14 +414,65 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	if len(evs) == q.Limit {
 		last := evs[len(evs)-1]
-		next := q
-		next.After = &outputs.Cursor{Time: last.Time, ID: last.ID}
+		next := req
+		c := cursorToken{pos: outputs.Cursor{Time: last.Time, ID: last.ID}, order: q.Order}
+		switch {
+		case req.cursor != nil && !req.cursor.pin.IsZero():
+			c.pin = req.cursor.pin // keep the first page's pin
+		case q.Order == outputs.Asc && q.End.IsZero():
+			// Events stored from now on (this read's own audit event
+			// among them) are after the pin: paging ends.
+			c.pin = now
+		}
+		next.cursor = &c
 		v := encodeParams(next, s.cursors)
 		h.Set("X-Next-Cursor", v.Get("cursor"))
 		h.Set("Link", "</audit-logs?"+v.Encode()+`>; rel="next"`)
 	}
 	_, _ = w.Write(append(body, '\n'))
 	s.log.Debug("audit logs read", "key_name", key.name, "count", len(evs))
+}
+
+// logRefused logs a 401, 403 or 429 at level warn: status, remote address,
+// reason and, for a known key, its name; never key material. It writes at
+// most one line per remote address per refusalLogEvery, with the number of
+// refusals from that address left unlogged since its previous line
+// (suppressed), so a scanner cannot flood the log.
+func (s *Server) logRefused(r *http.Request, status int, reason, keyName string) {
+	ip := remoteIP(r.RemoteAddr)
+	now := s.now()
+	s.refMu.Lock()
+	e, ok := s.refusals[ip]
+	if ok && now.Sub(e.at) < refusalLogEvery {
+		e.suppressed++
+		s.refMu.Unlock()
+		return
+	}
+	suppressed := 0
+	if ok {
+		suppressed = e.suppressed
+	} else {
+		if len(s.refusals) >= maxFailureIPs {
+			for k, old := range s.refusals {
+				if now.Sub(old.at) >= refusalLogEvery {
+					delete(s.refusals, k)
+				}
+			}
+			if len(s.refusals) >= maxFailureIPs {
+				clear(s.refusals)
+			}
+		}
+		e = &refusalEntry{}
+		s.refusals[ip] = e
+	}
+	e.at, e.suppressed = now, 0
+	s.refMu.Unlock()
+	attrs := []any{"status", status, "remote_addr", ip, "reason", reason}
+	if keyName != "" {
+		attrs = append(attrs, "key_name", keyName)
+	}
+	attrs = append(attrs, "suppressed", suppressed)
+	s.log.Warn("request refused", attrs...)
 }
 
 // remoteIP returns the host part of a request's RemoteAddr.
@@ -402,22 +493,6 @@ func retryAfter(wait time.Duration) string {
 func tooManyFailures(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", retryAfter(wait))
 	writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests without a valid API key from this address; retry later")
-}
-
-// failureWait returns how long ip must wait before its next request is
-// looked at, or 0 when it has failed-authentication tokens left. A blocked
-// address cannot try keys at all, valid or not.
-func (s *Server) failureWait(ip string) time.Duration {
-	s.failMu.Lock()
-	defer s.failMu.Unlock()
-	l, ok := s.failures[ip]
-	if !ok {
-		return 0
-	}
-	if tok := l.Tokens(); tok < 1 {
-		return time.Duration((1 - tok) / float64(l.Limit()) * float64(time.Second))
-	}
-	return 0
 }
 
 // recordFailure spends one failed-authentication token of ip. It returns 0

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -69,9 +70,10 @@ type testEnv struct {
 	srv   *Server
 	url   string
 
-	mu      sync.Mutex
-	reads   []event.Event
-	readErr error // what OnRead answers: nil, or the read cannot be audited
+	mu         sync.Mutex
+	reads      []event.Event
+	readErr    error // what OnRead answers: nil, or the read cannot be audited
+	storeReads bool  // OnRead also writes the read event to the store, as the agent does
 }
 
 func newEnv(t *testing.T, src string, o Options) *testEnv {
@@ -89,13 +91,16 @@ func newEnv(t *testing.T, src string, o Options) *testEnv {
 		t.Fatalf("config: %v", diags)
 	}
 	env := &testEnv{store: st}
-	o.OnRead = func(_ context.Context, e event.Event) error {
+	o.OnRead = func(ctx context.Context, e event.Event) error {
 		env.mu.Lock()
 		defer env.mu.Unlock()
 		if env.readErr != nil {
 			return env.readErr
 		}
 		env.reads = append(env.reads, e)
+		if env.storeReads {
+			return env.store.Write(ctx, []event.Event{e})
+		}
 		return nil
 	}
 	env.srv, err = New(c, st, o)
@@ -106,6 +111,28 @@ func newEnv(t *testing.T, src string, o Options) *testEnv {
 	t.Cleanup(hs.Close)
 	env.url = hs.URL
 	return env
+}
+
+// getWith sends GET path with the given Authorization headers.
+func (env *testEnv) getWith(t *testing.T, path string, auth ...string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, env.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range auth {
+		req.Header.Add("Authorization", a)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
 }
 
 // get sends GET path with key (none when "") and returns status, headers and body.
@@ -227,7 +254,7 @@ func TestServer_Auth(t *testing.T) {
 
 func TestServer_BadRequests(t *testing.T) {
 	t.Parallel()
-	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	env := newEnv(t, testHCL+"rate_limit = 1000\nrate_burst = 1000\n", Options{SuperadminKey: rootKey})
 	if err := env.store.Write(t.Context(), makeEvents(1, 5)); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +267,7 @@ func TestServer_BadRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign := other.cursors.encode(outputs.Cursor{Time: base, ID: 3}, outputs.Desc)
+	foreign := other.cursors.encode(cursorToken{pos: outputs.Cursor{Time: base, ID: 3}, order: outputs.Desc, digest: paramsDigest(request{})})
 	tampered := []byte(good)
 	tampered[5] ^= 1
 	tests := []struct {
@@ -258,6 +285,15 @@ func TestServer_BadRequests(t *testing.T) {
 		{"bad order", "order=sideways", "order"},
 		{"bad user_uid", "user_uid=1&user_uid=x", "user_uid"},
 		{"empty event_name", "event_name=", "event_name"},
+		{"empty order", "order=", "order"},
+		{"empty limit", "limit=", "limit"},
+		{"limit with plus", "limit=%2B5", "limit"},
+		{"limit with space", "limit=+5", "limit"},
+		{"user_uid with plus", "user_uid=%2B5", "user_uid"},
+		{"fraction of 10 digits", "start_time=2021-08-17T20:51:47.1234567890", "start_time"},
+		{"offset without colon", "end_time=2021-08-17T20:51:47%2B0200", "end_time"},
+		{"cursor for other filters", "user_uid=8&cursor=" + good, "other parameters"},
+		{"cursor for other start", "start_time=2021-08-17&cursor=" + good, "other parameters"},
 		{"tampered cursor", "cursor=" + string(tampered), "cursor"},
 		{"truncated cursor", "cursor=" + good[:20], "cursor"},
 		{"garbage cursor", "cursor=%25%00", "cursor"},
@@ -295,7 +331,7 @@ func TestServer_BadRequests(t *testing.T) {
 
 func TestServer_Filters(t *testing.T) {
 	t.Parallel()
-	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	env := newEnv(t, testHCL+"rate_limit = 1000\nrate_burst = 1000\n", Options{SuperadminKey: rootKey})
 	evs := makeEvents(1, 60)
 	if err := env.store.Write(t.Context(), evs); err != nil {
 		t.Fatal(err)
@@ -328,6 +364,13 @@ func TestServer_Filters(t *testing.T) {
 		{"end with offset", "end_time=" + url.QueryEscape(t20.In(time.FixedZone("", 2*3600)).Format(time.RFC3339Nano)),
 			keep(true, func(e event.Event) bool { return e.Time.Before(t20) })},
 		{"date only", "end_time=2021-08-17", nil},
+		{"start with comma", "start_time=" + strings.Replace(t10, ".", ",", 1), keep(true, func(e event.Event) bool { return !e.Time.Before(evs[10].Time) })},
+		{"zero start", "start_time=0001-01-01", keep(true, func(event.Event) bool { return true })},
+		{"zero start with zone", "start_time=0001-01-01T00:00:00Z&order=asc", keep(false, func(event.Event) bool { return true })},
+		{"zero start python", "start_time=0001-01-01T00:00:00.000000", keep(true, func(event.Event) bool { return true })},
+		{"zero end", "end_time=0001-01-01", nil},
+		{"zero end python", "end_time=0001-01-01T00:00:00.000000&limit=1", nil},
+		{"zero range", "start_time=0001-01-01&end_time=0001-01-01T00:00:00Z", nil},
 		{"and across", "event_name=user&event_type=create&event_type=update&user_uid=0&user_uid=3&order=asc",
 			keep(false, func(e event.Event) bool {
 				return e.Name == "user" && (e.Type == "create" || e.Type == "update") && (e.UserUID == 0 || e.UserUID == 3)
@@ -532,7 +575,7 @@ func TestServer_FailedAuthRateLimit(t *testing.T) {
 			t.Fatalf("guess %d: status %d, want 401; body %s", i, status, b)
 		}
 	}
-	for _, key := range []string{"guess-3", "", rootKey} {
+	for _, key := range []string{"guess-3", ""} {
 		status, h, b := env.get(t, "/audit-logs", key)
 		var e apiError
 		if status != 429 || json.Unmarshal(b, &e) != nil || e.Error != "rate_limited" {
@@ -541,6 +584,22 @@ func TestServer_FailedAuthRateLimit(t *testing.T) {
 		if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra < 1 {
 			t.Errorf("Retry-After %q, want whole seconds ≥ 1", h.Get("Retry-After"))
 		}
+	}
+	// Valid keys from the blocked address (all clients behind one reverse
+	// proxy) are not refused for its failures; their own limit applies.
+	for i := range 3 {
+		if status, _, b := env.get(t, "/audit-logs", rootKey); status != 200 {
+			t.Fatalf("valid key, request %d, from a blocked address: status %d, want 200; body %s", i, status, b)
+		}
+	}
+	if status, _, b := env.get(t, "/audit-logs", rootKey); status != 429 || !strings.Contains(string(b), "for API key") {
+		t.Errorf("valid key over its own limit: status %d body %s, want 429 for the key", status, b)
+	}
+	if status, _, b := env.get(t, "/audit-logs", viewerKey); status != 403 {
+		t.Errorf("viewer key from a blocked address: status %d, want 403; body %s", status, b)
+	}
+	if status, _, b := env.get(t, "/audit-logs", "guess-4"); status != 429 {
+		t.Errorf("bad key after valid ones: status %d, want 429; body %s", status, b)
 	}
 }
 
@@ -711,5 +770,264 @@ func TestServer_UnauditedReadRefused(t *testing.T) {
 	}
 	if strings.Contains(string(b), "event_id") {
 		t.Errorf("events served although the read was not audited: %s", b)
+	}
+}
+
+// walkPages follows Link from path with key for at most maxPages pages and
+// returns the ids of every page; ended is false when the last page still
+// had a Link.
+func (env *testEnv) walkPages(t *testing.T, path, key string, maxPages int) (pages [][]int64, ended bool) {
+	t.Helper()
+	next := path
+	for range maxPages {
+		status, h, b := env.get(t, next, key)
+		if status != 200 {
+			t.Fatalf("GET %s: status %d; body %s", next, status, b)
+		}
+		pages = append(pages, ids(decodeEvents(t, b)))
+		link := h.Get("Link")
+		if link == "" {
+			return pages, true
+		}
+		next, _, _ = strings.Cut(strings.TrimPrefix(link, "<"), ">")
+	}
+	return pages, false
+}
+
+// TestServer_AscPagingEnds: every read stores an audit_log/read event, which
+// matches an ascending pager without end_time; the cursor pins the time of
+// the first page, so paging still ends.
+func TestServer_AscPagingEnds(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	start := url.QueryEscape(now.Add(-time.Minute).Format(time.RFC3339Nano))
+	// setup returns a server whose store holds three audit_log/read events
+	// of the last minute and records every read there too.
+	setup := func(t *testing.T) (*testEnv, []event.Event) {
+		env := newEnv(t, testHCL+"rate_limit = 1000\nrate_burst = 1000\n", Options{SuperadminKey: rootKey})
+		evs := makeEvents(1, 3)
+		for i := range evs {
+			evs[i].Name, evs[i].Type = "audit_log", "read"
+			evs[i].Time = now.Add(time.Duration(i-40) * time.Second)
+		}
+		if err := env.store.Write(t.Context(), evs); err != nil {
+			t.Fatal(err)
+		}
+		env.mu.Lock()
+		env.storeReads = true
+		env.mu.Unlock()
+		return env, evs
+	}
+	for _, filter := range []string{"", "&event_name=audit_log"} {
+		t.Run("filter "+filter, func(t *testing.T) {
+			t.Parallel()
+			env, _ := setup(t)
+			pages, ended := env.walkPages(t, "/audit-logs?limit=1&order=asc&start_time="+start+filter, rootKey, 20)
+			if !ended {
+				t.Fatalf("still a next page after 20 pages: %v", pages)
+			}
+			if diff := cmp.Diff([][]int64{{1}, {2}, {3}, {}}, pages); diff != "" {
+				t.Errorf("pages (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("desc", func(t *testing.T) {
+		t.Parallel()
+		// Descending pagers are unchanged: new events are newer than the cursor.
+		env, _ := setup(t)
+		pages, ended := env.walkPages(t, "/audit-logs?limit=1&start_time="+start, rootKey, 20)
+		if diff := cmp.Diff([][]int64{{3}, {2}, {1}, {}}, pages); !ended || diff != "" {
+			t.Errorf("ended %v, pages (-want +got):\n%s", ended, diff)
+		}
+	})
+	t.Run("version 1 cursor", func(t *testing.T) {
+		t.Parallel()
+		// A cursor of the first format (no pin, no digest) still works, and
+		// the next cursor it leads to pins the time.
+		env, evs := setup(t)
+		v1 := v1Cursor(env.srv.cursors, outputs.Cursor{Time: evs[0].Time, ID: 1}, outputs.Asc)
+		pages, ended := env.walkPages(t, "/audit-logs?limit=1&start_time="+start+"&cursor="+v1, rootKey, 20)
+		if diff := cmp.Diff([][]int64{{2}, {3}, {}}, pages); !ended || diff != "" {
+			t.Errorf("ended %v, pages (-want +got):\n%s", ended, diff)
+		}
+	})
+}
+
+// TestServer_CursorTiedToParameters: a cursor answers 400 with parameters
+// other than those of the page that issued it; limit may change.
+func TestServer_CursorTiedToParameters(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL+"rate_limit = 1000\nrate_burst = 1000\n", Options{SuperadminKey: rootKey})
+	if err := env.store.Write(t.Context(), makeEvents(1, 30)); err != nil {
+		t.Fatal(err)
+	}
+	const first = "user_uid=2&event_name=user&event_name=dataset&start_time=2021-08-17T20:51:47Z&order=asc"
+	_, h, _ := env.get(t, "/audit-logs?limit=1&"+first, rootKey)
+	c := h.Get("X-Next-Cursor")
+	if c == "" {
+		t.Fatal("no cursor on a full page")
+	}
+	tests := []struct {
+		name, query string
+		status      int
+	}{
+		{"same", first, 200},
+		{"other limit", "limit=3&" + first, 200},
+		{"values in another order, same instant", "user_uid=2&event_name=dataset&event_name=user&start_time=2021-08-17T22:51:47%2B02:00", 200},
+		{"other user_uid", "user_uid=8&event_name=user&event_name=dataset&start_time=2021-08-17T20:51:47Z", 400},
+		{"no filter", "", 400},
+		{"one name less", "user_uid=2&event_name=user&start_time=2021-08-17T20:51:47Z", 400},
+		{"other start", "user_uid=2&event_name=user&event_name=dataset&start_time=2021-08-17T20:51:48Z", 400},
+		{"end added", first + "&end_time=2030-01-01", 400},
+		{"other order", "user_uid=2&event_name=user&event_name=dataset&start_time=2021-08-17T20:51:47Z&order=desc", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, _, b := env.get(t, "/audit-logs?"+tt.query+"&cursor="+c, rootKey)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d; body %s", status, tt.status, b)
+			}
+			if status == 400 && !strings.Contains(string(b), "cursor") {
+				t.Errorf("body %s does not name the cursor", b)
+			}
+		})
+	}
+}
+
+// TestServer_TwoAuthorizationHeaders: Authorization is not a list.
+func TestServer_TwoAuthorizationHeaders(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL, Options{SuperadminKey: rootKey})
+	for _, auth := range [][]string{
+		{"Bearer " + rootKey, "Bearer nope"},
+		{"Bearer nope", "Bearer " + rootKey},
+		{"Bearer " + rootKey, "Bearer " + rootKey},
+	} {
+		status, b := env.getWith(t, "/audit-logs", auth...)
+		var e apiError
+		if status != 400 || json.Unmarshal(b, &e) != nil || e.Error != "bad_request" || !strings.Contains(e.Message, "Authorization") {
+			t.Errorf("headers %q: status %d body %s, want 400 bad_request naming Authorization", auth, status, b)
+		}
+	}
+	if status, b := env.getWith(t, "/audit-logs", "Bearer "+rootKey); status != 200 {
+		t.Errorf("one header: status %d; body %s", status, b)
+	}
+}
+
+// lockedBuffer is a log destination written by server goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the JSON log lines written so far.
+func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for s := range strings.SplitSeq(strings.TrimSpace(l.b.String()), "\n") {
+		if s == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			t.Fatalf("log line %q: %v", s, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestServer_RefusalsLogged: 401, 403 and 429 are logged at warn, at most
+// once a minute per address with a count of the others, never with a key.
+func TestServer_RefusalsLogged(t *testing.T) {
+	t.Parallel()
+	var buf lockedBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	env := newEnv(t, testHCL+"rate_limit = 0.01\nrate_burst = 2\n", Options{SuperadminKey: rootKey, Log: log})
+	var mu sync.Mutex
+	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	env.srv.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}
+	advance := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(refusalLogEvery)
+	}
+	const guess = "guessed-secret-token"
+	refused := func() []map[string]any {
+		var out []map[string]any
+		for _, l := range buf.lines(t) {
+			if l["msg"] == "request refused" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	steps := []struct {
+		key    string
+		status float64
+		reason string
+	}{
+		{"", 401, "missing API key"},
+		{guess, 401, "unknown API key"},
+		{guess, 429, "too many requests without a valid API key from this address"},
+		{viewerKey, 403, "role viewer may not read audit logs"},
+		{opsKey, 0, ""}, // 200: not logged
+		{opsKey, 0, ""},
+		{opsKey, 429, "rate limit of the API key"},
+	}
+	want := 0
+	for i, st := range steps {
+		advance()
+		status, _, b := env.get(t, "/audit-logs", st.key)
+		if st.status == 0 {
+			if status != 200 {
+				t.Fatalf("step %d: status %d; body %s", i, status, b)
+			}
+			continue
+		}
+		want++
+		got := refused()
+		if len(got) != want {
+			t.Fatalf("step %d (status %d): %d refusal lines, want %d", i, status, len(got), want)
+		}
+		l := got[want-1]
+		if l["level"] != "WARN" || l["status"] != st.status || l["remote_addr"] != "127.0.0.1" || l["reason"] != st.reason || l["suppressed"] != 0.0 {
+			t.Errorf("step %d: line %v, want WARN status %v from 127.0.0.1, reason %q, suppressed 0", i, l, st.status, st.reason)
+		}
+	}
+	// Within a minute, further refusals from the address are counted, not
+	// logged; the next line carries the count.
+	for range 5 {
+		env.get(t, "/audit-logs", guess)
+	}
+	if got := refused(); len(got) != want {
+		t.Fatalf("%d refusal lines after a burst within a minute, want %d", len(got), want)
+	}
+	advance()
+	env.get(t, "/audit-logs", "")
+	got := refused()
+	if len(got) != want+1 || got[want]["suppressed"] != 5.0 {
+		t.Errorf("line after the burst: %v, want suppressed 5", got[len(got)-1])
+	}
+	buf.mu.Lock()
+	all := buf.b.String()
+	buf.mu.Unlock()
+	for _, secret := range []string{guess, viewerKey, opsKey, rootKey, HashKey(guess), HashKey(viewerKey)} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the log holds key material %q:\n%s", secret, all)
+		}
 	}
 }

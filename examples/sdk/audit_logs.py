@@ -11,13 +11,17 @@ X-Next-Cursor header to read every matching event, page by page.
     export AUDITSHIP_URL=http://127.0.0.1:8080   # default
     python3 audit_logs.py --event-name api_key --start-time 2021-08-17
 
-prints one event per line as JSON (newest first unless --order asc).
+prints one event per line as JSON (newest first unless --order asc). On
+429 rate_limited it waits Retry-After seconds and goes on (at most
+max_retries times per request). Times with an offset may be given as they are
+(--start-time 2021-08-17T22:51:47+02:00): requests encodes the "+".
 """
 
 import argparse
 import json
 import os
 import sys
+import time
 
 import requests
 
@@ -33,7 +37,7 @@ class AuditLogError(Exception):
 
 
 class AuditLogClient:
-    def __init__(self, base_url=None, key=None, timeout=30):
+    def __init__(self, base_url=None, key=None, timeout=30, max_retries=5, max_wait=60):
         self.base_url = (base_url or os.environ.get("AUDITSHIP_URL", "http://127.0.0.1:8080")).rstrip("/")
         key = key or os.environ.get("AUDITSHIP_SUPERADMIN_KEY")
         if not key:
@@ -41,9 +45,20 @@ class AuditLogClient:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {key}"
         self.timeout = timeout
+        self.max_retries = max_retries  # 429 answers waited out per request
+        self.max_wait = max_wait  # longest Retry-After honoured, in seconds
 
     def _get(self, params):
-        r = self.session.get(f"{self.base_url}/audit-logs", params=params, timeout=self.timeout)
+        for attempt in range(self.max_retries + 1):
+            r = self.session.get(f"{self.base_url}/audit-logs", params=params, timeout=self.timeout)
+            if r.status_code != 429 or attempt == self.max_retries:
+                break
+            # rate_limited: wait Retry-After seconds, then try again.
+            try:
+                wait = int(r.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait = 1
+            time.sleep(min(max(wait, 1), self.max_wait))
         if r.status_code != 200:
             try:
                 body = r.json()

@@ -33,6 +33,12 @@ const key = "sdk-example-superadmin-key"
 // events and returns its base URL and the store.
 func startServer(t *testing.T, n int) (string, *sqlite.Store) {
 	t.Helper()
+	return startServerRate(t, n, 1000, 1000)
+}
+
+// startServerRate is startServer with a rate limit per key.
+func startServerRate(t *testing.T, n int, rateLimit float64, rateBurst int) (string, *sqlite.Store) {
+	t.Helper()
 	st, err := sqlite.New(sqlite.DefaultConfig(), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +61,7 @@ func startServer(t *testing.T, n int) (string, *sqlite.Store) {
 	}
 	c := query.DefaultConfig()
 	c.Listen = "127.0.0.1:0"
-	c.RateLimit, c.RateBurst = 1000, 1000
+	c.RateLimit, c.RateBurst = rateLimit, rateBurst
 	srv, err := query.New(c, st, query.Options{SuperadminKey: key})
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +159,42 @@ func TestCurlScript(t *testing.T) {
 			}
 		})
 	}
+	t.Run("waits out 429", func(t *testing.T) {
+		t.Parallel()
+		// One request per half second: every page after the first is
+		// refused once with Retry-After: 1.
+		url, st := startServerRate(t, 250, 2, 1)
+		stdout, stderr, err := run(t, url, key, "bash", "curl.sh", "limit=100&order=asc")
+		if err != nil {
+			t.Fatalf("curl.sh: %v\n%s", err, stderr)
+		}
+		got := []int64{}
+		for l := range strings.SplitSeq(strings.TrimSuffix(stdout, "\n"), "\n") {
+			var evs []event.Event
+			if err := json.Unmarshal([]byte(l), &evs); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			got = append(got, ids(evs)...)
+		}
+		if diff := cmp.Diff(want(t, st, outputs.Query{Order: outputs.Asc}), got); diff != "" {
+			t.Errorf("event ids (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("offset encoded as in the README", func(t *testing.T) {
+		t.Parallel()
+		stdout, stderr, err := run(t, url, key, "bash", "curl.sh", "limit=500&start_time=2021-08-17T22:52:00%2B02:00")
+		if err != nil {
+			t.Fatalf("curl.sh: %v\n%s", err, stderr)
+		}
+		var evs []event.Event
+		if err := json.Unmarshal([]byte(stdout), &evs); err != nil {
+			t.Fatalf("output %q: %v", stdout, err)
+		}
+		q := outputs.Query{Start: time.Date(2021, 8, 17, 20, 52, 0, 0, time.UTC)}
+		if diff := cmp.Diff(want(t, st, q), ids(evs)); diff != "" {
+			t.Errorf("event ids (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("wrong key", func(t *testing.T) {
 		t.Parallel()
 		_, stderr, err := run(t, url, "wrong", "bash", "curl.sh")
@@ -214,6 +256,33 @@ func TestPythonScript(t *testing.T) {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	})
+	t.Run("waits out 429", func(t *testing.T) {
+		t.Parallel()
+		url, st := startServerRate(t, 250, 2, 1)
+		stdout, stderr, err := run(t, url, key, "python3", "audit_logs.py", "--limit", "100", "--order", "asc")
+		if err != nil {
+			t.Fatalf("audit_logs.py: %v\n%s", err, stderr)
+		}
+		got := []int64{}
+		for l := range strings.SplitSeq(strings.TrimSuffix(stdout, "\n"), "\n") {
+			var e event.Event
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			got = append(got, e.ID)
+		}
+		if diff := cmp.Diff(want(t, st, outputs.Query{Order: outputs.Asc}), got); diff != "" {
+			t.Errorf("event ids (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("offset as in the README", func(t *testing.T) {
+		t.Parallel()
+		got := lines(t, "--limit", "500", "--start-time", "2021-08-17T22:52:00+02:00")
+		q := outputs.Query{Start: time.Date(2021, 8, 17, 20, 52, 0, 0, time.UTC)}
+		if diff := cmp.Diff(want(t, st, q), got); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
 	t.Run("wrong key", func(t *testing.T) {
 		t.Parallel()
 		_, stderr, err := run(t, url, "wrong", "python3", "audit_logs.py")
@@ -221,4 +290,12 @@ func TestPythonScript(t *testing.T) {
 			t.Errorf("wrong key: %v, stderr %q", err, stderr)
 		}
 	})
+}
+
+func ids(evs []event.Event) []int64 {
+	out := []int64{}
+	for _, e := range evs {
+		out = append(out, e.ID)
+	}
+	return out
 }

@@ -185,6 +185,15 @@ type page struct {
 	link   string
 }
 
+// withoutCursor returns p with its cursor replaced by "CURSOR".
+func (p page) withoutCursor() page {
+	if p.next != "" {
+		p.link = strings.Replace(p.link, "cursor="+p.next, "cursor=CURSOR", 1)
+		p.next = "CURSOR"
+	}
+	return p
+}
+
 func (b *backend) get(t *testing.T, pathQuery string) page {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.url+pathQuery, nil)
@@ -400,7 +409,13 @@ func TestConformance(t *testing.T) {
 					t.Fatalf("%s has %d pages, %s has %d", b.name, len(pages), bs[0].name, len(first))
 				}
 				for j := range pages {
-					if diff := gocmp.Diff(first[j], pages[j], gocmp.AllowUnexported(page{})); diff != "" {
+					pa, pb := first[j], pages[j]
+					if asc && c.params.Get("end_time") == "" {
+						// The cursor pins each server's own clock at the
+						// first page: compare everything else.
+						pa, pb = pa.withoutCursor(), pb.withoutCursor()
+					}
+					if diff := gocmp.Diff(pa, pb, gocmp.AllowUnexported(page{})); diff != "" {
 						t.Errorf("page %d: %s and %s differ (-%s +%s):\n%s", j, bs[0].name, b.name, bs[0].name, b.name, diff)
 					}
 				}
