@@ -288,3 +288,25 @@ func TestOps_ReloadRereadsFiles(t *testing.T) {
 	default:
 	}
 }
+
+// TestOps_ReadNotHeldByFlushInterval: a read of /audit-logs waits until its
+// own audit event is stored; that event is shipped at once, not after
+// flush_interval (here an hour, far beyond the read's 10 s bound).
+func TestOps_ReadNotHeldByFlushInterval(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	text := strings.Replace(opsConfig(opsInput("app", "app-*.log"), ""), `flush_interval = "20ms"`, `flush_interval = "1h"`, 1)
+	if !strings.Contains(text, `flush_interval = "1h"`) {
+		t.Fatal("opsConfig no longer sets the flush_interval this test rewrites")
+	}
+	o := opsStart(t, dir, text)
+	for i := range 3 {
+		code, b := o.get(t, o.queryAddr.Load().(string), "/audit-logs?limit=10&event_name=audit_log")
+		if code != 200 {
+			t.Fatalf("read %d: %d %s", i, code, b)
+		}
+		if n := strings.Count(string(b), `"event_type":"read"`); n != i {
+			t.Errorf("read %d returned %d earlier reads, want %d", i, n, i)
+		}
+	}
+}

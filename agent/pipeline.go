@@ -135,6 +135,10 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan []tailer.Line, out
 			b.waiters = append(b.waiters, waiter{index: len(b.events), done: ie.done})
 			b.events = append(b.events, e)
 			b.raws = append(b.raws, nil)
+			// A read of /audit-logs waits for its audit event: ship it now
+			// rather than after flush_interval.
+			flush()
+			continue
 		case <-timer.C:
 			flush()
 			continue
