@@ -177,3 +177,41 @@ func BenchmarkApplyMix(b *testing.B) {
 		perEvent(b)
 	})
 }
+
+// scrubBenchStrings are detail strings as the platform logs them: most hold
+// no secret, some hold a trigger word or character but no secret (the
+// prechecks pass and a regular expression runs), none is censored.
+var scrubBenchStrings = map[string][]string{
+	"plain": {
+		"insurance-claims-2026q4", "Claims filed Oct-Nov 2026", "review round 2",
+		"added reviewer for the finance split", "claims-classifier", "gpt-4o-mini",
+		"dataset uploaded by ada from the web console", "fraud", "needs_review",
+	},
+	"urls_and_addresses": {
+		"https://llm-gateway.internal.example/v1", "s3://acme-ml-data/claims/2026q4/train.parquet",
+		"10.0.0.12:53412", "postgres://db.internal:5432/claims", "rapidfuzz==3.10.1",
+	},
+	"trigger_words": {
+		"rotated key_name=prod-ci", "password reset requested", "label != 'needs_review'",
+		"the key: value pairs of the config", "token count=512 for prompt", "basic plan: 5 seats",
+	},
+}
+
+// BenchmarkScrub measures the detector on strings that contain no secret:
+// the per-string cost every detail value pays.
+func BenchmarkScrub(b *testing.B) {
+	for _, name := range []string{"plain", "urls_and_addresses", "trigger_words"} {
+		ss := scrubBenchStrings[name]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, s := range ss {
+					if _, n := scrub(s); n != 0 {
+						b.Fatalf("scrub(%q) found a secret", s)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ss)), "ns/string")
+		})
+	}
+}

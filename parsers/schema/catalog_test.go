@@ -441,7 +441,14 @@ func TestCatalog_DetectSecrets(t *testing.T) {
 		{name: "already censored", in: "password=********cret", want: "password=********cret"},
 		{name: "censored_key attribute", in: map[string]any{"censored_key": "****E4YO"}, want: map[string]any{"censored_key": "****E4YO"}},
 		{name: "address with port", in: "10.0.0.12:53412", want: "10.0.0.12:53412"},
-		{name: "number", in: map[string]any{"token": json.Number("12")}, want: map[string]any{"token": json.Number("12")}},
+		{name: "secret-named number", in: map[string]any{"token": json.Number("12")}, want: map[string]any{"token": "**"}, hits: 1},
+		{name: "secret-named bool", in: map[string]any{"secret": true}, want: map[string]any{"secret": true}},
+		{name: "prefixed assignment", in: "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", want: "aws_secret_access_key=************************************EKEY", hits: 1},
+		{name: "url password", in: "postgres://app:s3cr3tpass@db.internal:5432/x", want: "postgres://app:**********@db.internal:5432/x", hits: 1},
+		{name: "basic auth", in: "Authorization: Basic dXNlcjpwYXNz", want: "Authorization: Basic ********YXNz", hits: 1},
+		{name: "prefixed secret attribute name", in: map[string]any{"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG", "db_password": "pw"}, want: map[string]any{"aws_secret_access_key": "*****************DENG", "db_password": "**"}, hits: 2},
+		{name: "url without password", in: "https://ada@example.com/x", want: "https://ada@example.com/x"},
+		{name: "basic plan", in: "basic plan: 5 seats", want: "basic plan: 5 seats"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,11 +61,40 @@
 //
 // Values at the sensitive paths are replaced by [Censor] (asterisks, then
 // the last 4 characters; fewer than 12 characters become all asterisks) or,
-// with redact = "hmac", by their hex HMAC-SHA256. Then, with detect_secrets
-// (default on), every other string is scanned for bearer tokens, PEM
-// private keys, AWS access key ids, GitHub and Slack tokens and
-// password=... assignments, and attributes named password, secret, token,
-// api_key and the like are censored whole; only the secret part of a
-// string is censored and each hit is counted by [Catalog.Redacted]. Cheap
-// substring tests run before any regular expression.
+// with redact = "hmac", by their hex HMAC-SHA256. A number there is
+// redacted as the text of its JSON value, so it becomes a string ("pin":
+// 1234 is stored as "pin": "****"): a number could neither show that it was
+// censored (0 would read as a real value) nor hold an HMAC. Redaction runs
+// after validation, which saw the number; the Elasticsearch output stores
+// event_details as unindexed JSON text, so the string causes no mapping
+// conflict. true, false and null are kept.
+//
+// Then, with detect_secrets (default on):
+//   - an attribute whose name, lowercased and without '_' and '-', ends in
+//     password, passwd, passphrase, secret, token, apikey, accesskey,
+//     secretkey, privatekey, credential, credentials or authorization
+//     (db_password, client_secret, aws_secret_access_key, X-Api-Key,
+//     access_token) is censored whole: a string, or a number as at a
+//     sensitive path; true, false and null are kept. A name that only
+//     contains such a word (api_key_uid, max_tokens, token_type,
+//     secret_name), and key or pwd alone, is not a secret name;
+//   - every other string is scanned, and only the secret part of a hit is
+//     censored: bearer tokens ("Bearer xxx"); HTTP Basic credentials
+//     ("Basic " then base64 that decodes to printable text with a colon,
+//     so "basic plan" is prose); PEM private key bodies; AWS access key
+//     ids; GitHub and Slack tokens; the password of a URL's user info
+//     ("postgres://app:****@db"; "https://ada@host" has none); and
+//     assignments name=value or name: value, name and value optionally
+//     quoted, whose name ends in password, passwd, passphrase, pwd,
+//     secret, token, credential, credentials, or api, access, secret or
+//     private then key with an optional '_' or '-' ("db_password=...",
+//     "AWS_SECRET_ACCESS_KEY: ...", `"x-api-key": "..."`); the value runs
+//     to the next space, quote, '&', ';' or ','. "tokens: 5", "token
+//     count=5", "max_tokens=512" and "the key: value pairs" are left alone;
+//     "password: changed" and "PWD=/root" are censored.
+//
+// Each hit is counted by [Catalog.Redacted]; a value already censored is
+// neither censored again nor counted. One pass over a string's bytes finds
+// the cheap substrings each pattern needs before any regular expression
+// runs, so a string without a secret costs that pass.
 package schema

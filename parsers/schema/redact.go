@@ -125,16 +125,28 @@ func redactPath(v any, path []string, red func(string) string) (any, bool) {
 			return r, true
 		}
 		return v, false // unchanged: boxing the string again would allocate
-	case json.Number:
-		return red(x.String()), true
 	}
-	// Other scalars (bool, null, Go numbers) carry nothing to hide or
-	// cannot be redacted to the same type; numbers are redacted as text.
-	if isNumber(v) {
-		b, err := json.Marshal(v)
-		if err == nil {
-			return red(string(b)), true
-		}
+	// A number is redacted as the text of its JSON value, so it becomes a
+	// string: no number can show that it was censored (0 would read as a
+	// real value) or hold an HMAC. true, false and null are kept.
+	if t, ok := numberText(v); ok {
+		return red(t), true
 	}
 	return v, false
+}
+
+// numberText returns the JSON text of the number v (a json.Number or a Go
+// numeric value); ok is false when v is not a number.
+func numberText(v any) (text string, ok bool) {
+	if x, isJSON := v.(json.Number); isJSON {
+		return x.String(), true
+	}
+	if !isNumber(v) {
+		return "", false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", false // NaN or an infinity: not JSON, validation reports it
+	}
+	return string(b), true
 }
