@@ -146,9 +146,6 @@ func (p *pipeline) process(stop <-chan struct{}, lines <-chan []tailer.Line, out
 			flush()
 			return
 		}
-		if full() {
-			flush()
-		}
 	}
 }
 
