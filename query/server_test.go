@@ -113,8 +113,26 @@ func newEnv(t *testing.T, src string, o Options) *testEnv {
 	return env
 }
 
-// getWith sends GET path with the given Authorization headers.
+// getWith sends GET path with the given Authorization headers and returns
+// status and body.
 func (env *testEnv) getWith(t *testing.T, path string, auth ...string) (int, []byte) {
+	t.Helper()
+	status, _, b := env.request(t, path, auth)
+	return status, b
+}
+
+// get sends GET path with key (none when "") and returns status, headers and body.
+func (env *testEnv) get(t *testing.T, path, key string) (int, http.Header, []byte) {
+	t.Helper()
+	var auth []string
+	if key != "" {
+		auth = []string{"Bearer " + key}
+	}
+	return env.request(t, path, auth)
+}
+
+// request sends GET path with one Authorization header per auth.
+func (env *testEnv) request(t *testing.T, path string, auth []string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, env.url+path, nil)
 	if err != nil {
@@ -122,28 +140,6 @@ func (env *testEnv) getWith(t *testing.T, path string, auth ...string) (int, []b
 	}
 	for _, a := range auth {
 		req.Header.Add("Authorization", a)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
-}
-
-// get sends GET path with key (none when "") and returns status, headers and body.
-func (env *testEnv) get(t *testing.T, path, key string) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, env.url+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
