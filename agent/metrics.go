@@ -37,6 +37,7 @@ type metrics struct {
 	deadLettered  *prometheus.CounterVec
 	retries       *prometheus.CounterVec
 	items         *prometheus.CounterVec
+	queryRefused  *prometheus.CounterVec
 	writeDuration *prometheus.HistogramVec
 	registryWrite prometheus.Counter
 	dlDropped     prometheus.Counter
@@ -61,6 +62,7 @@ func newMetrics(a *Agent) *metrics {
 	m.shipped = f("auditship_events_shipped_total", "Events durably accepted by an output.", "output")
 	m.deadLettered = f("auditship_events_dead_lettered_total", "Lines and events written to the dead-letter file, by reason (parse, mapping, schema, oversize, output).", "reason")
 	m.retries = f("auditship_output_write_retries_total", "Output writes that failed in part or whole and were tried again.", "output")
+	m.queryRefused = f("auditship_query_refused_total", "Requests to GET /audit-logs refused, by HTTP status: 401 (no or unknown key), 403 (role), 429 (rate limit).", "status")
 	m.items = f("auditship_output_items_total", "Events sent to an output, by outcome: done, retry (will be sent again) or rejected (dead-lettered).", "output", "outcome")
 	m.writeDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "auditship_output_write_duration_seconds",

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -308,5 +309,32 @@ func TestOps_ReadNotHeldByFlushInterval(t *testing.T) {
 		if n := strings.Count(string(b), `"event_type":"read"`); n != i {
 			t.Errorf("read %d returned %d earlier reads, want %d", i, n, i)
 		}
+	}
+}
+
+// TestOps_RefusedReadsCounted: refused reads of /audit-logs are counted in
+// auditship_query_refused_total by status.
+func TestOps_RefusedReadsCounted(t *testing.T) {
+	t.Parallel()
+	o := opsStart(t, t.TempDir(), opsConfig(opsInput("app", "app-*.log"), ""))
+	for _, auth := range []string{"", "Bearer not-a-key-0123456789"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+o.queryAddr.Load().(string)+"/audit-logs", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("auth %q: status %d, want 401", auth, resp.StatusCode)
+		}
+	}
+	if n := o.metrics(t)[`auditship_query_refused_total{status="401"}`]; n != 2 {
+		t.Errorf(`auditship_query_refused_total{status="401"} = %v, want 2`, n)
 	}
 }

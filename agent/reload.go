@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -497,6 +498,7 @@ func (a *Agent) newQueryServer(cfg *config.Config, searchers map[string]outputs.
 	return query.New(*cfg.Query, s, query.Options{
 		SuperadminKey: key,
 		OnRead:        a.record,
+		OnRefused:     func(status int) { a.m.queryRefused.WithLabelValues(strconv.Itoa(status)).Inc() },
 		Log:           a.log,
 	})
 }

@@ -56,6 +56,10 @@ type Options struct {
 	// no read is ever served unaudited. It runs on the request's goroutine and
 	// may be called concurrently.
 	OnRead func(ctx context.Context, e event.Event) error
+	// OnRefused, if not nil, is called with the status of every refused
+	// request (401, 403, 429), also those whose log line is suppressed. It
+	// runs on the request's goroutine and may be called concurrently.
+	OnRefused func(status int)
 	// Log receives request failures and lifecycle messages; nil discards.
 	Log *slog.Logger
 }
@@ -74,6 +78,7 @@ type Server struct {
 	cfg     Config
 	search  outputs.Searcher
 	onRead  func(context.Context, event.Event) error
+	refused func(status int) // Options.OnRefused; nil: none
 	log     *slog.Logger
 	keys    []apiKey
 	cursors cursorCodec
@@ -130,11 +135,12 @@ func New(c Config, s outputs.Searcher, o Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	srv := &Server{
-		cfg:    c,
-		search: s,
-		onRead: o.OnRead,
-		log:    log.With("component", "query"),
-		ready:  make(chan struct{}),
+		cfg:     c,
+		search:  s,
+		onRead:  o.OnRead,
+		refused: o.OnRefused,
+		log:     log.With("component", "query"),
+		ready:   make(chan struct{}),
 
 		failures: map[string]*rate.Limiter{},
 		refusals: map[string]*refusalEntry{},
@@ -439,6 +445,9 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 // refusals from that address left unlogged since its previous line
 // (suppressed), so a scanner cannot flood the log.
 func (s *Server) logRefused(r *http.Request, status int, reason, keyName string) {
+	if s.refused != nil {
+		s.refused(status)
+	}
 	ip := remoteIP(r.RemoteAddr)
 	now := s.now()
 	s.refMu.Lock()
