@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 
@@ -27,7 +29,13 @@ type filesReader interface{ FilesRead() []string }
 func checkHost(cfg *config.Config) error {
 	var errs []error
 	if cfg.Query != nil {
-		if k := os.Getenv("AUDITSHIP_SUPERADMIN_KEY"); k != "" && len(k) < query.MinSuperadminKeyLen {
+		switch k := os.Getenv("AUDITSHIP_SUPERADMIN_KEY"); {
+		case k == "":
+		case strings.TrimSpace(k) != k:
+			// HTTP drops the spaces around a header value: such a key
+			// could never be sent.
+			errs = append(errs, errors.New("AUDITSHIP_SUPERADMIN_KEY starts or ends with white space, which HTTP strips from the Authorization header: use a key from auditship keygen"))
+		case len(k) < query.MinSuperadminKeyLen:
 			errs = append(errs, fmt.Errorf("AUDITSHIP_SUPERADMIN_KEY is %d characters: use at least %d, e.g. from auditship keygen", len(k), query.MinSuperadminKeyLen))
 		}
 		if _, err := cfg.Query.LoadTLS(); err != nil {
@@ -40,12 +48,13 @@ func checkHost(cfg *config.Config) error {
 			continue
 		}
 		for _, p := range fr.FilesRead() {
-			f, err := os.Open(p)
-			if err != nil {
+			b, err := os.ReadFile(p) // small files: passwords, keys, PEM
+			switch {
+			case err != nil:
 				errs = append(errs, fmt.Errorf("output %q: %w", o.Name, err))
-				continue
+			case len(bytes.TrimSpace(b)) == 0:
+				errs = append(errs, fmt.Errorf("output %q: file %q is empty", o.Name, p))
 			}
-			_ = f.Close()
 		}
 	}
 	return errors.Join(errs...)

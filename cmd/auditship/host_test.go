@@ -48,6 +48,10 @@ query {
 func TestHostChecks(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	emptyFile := filepath.Join(dir, "empty")
+	if err := os.WriteFile(emptyFile, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	notPEM := filepath.Join(dir, "broken.pem")
 	if err := os.WriteFile(notPEM, []byte("not a PEM file\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -58,6 +62,7 @@ func TestHostChecks(t *testing.T) {
 		want               string
 	}{
 		{"short super-admin key", "", "", []string{"AUDITSHIP_SUPERADMIN_KEY=short"}, "AUDITSHIP_SUPERADMIN_KEY is 5 characters"},
+		{"super-admin key with spaces around", "", "", []string{"AUDITSHIP_SUPERADMIN_KEY=                "}, "white space"},
 		{"TLS pair that does not load", "tls_cert_file = \"" + notPEM + "\"\ntls_key_file = \"" + notPEM + "\"", "", nil, "TLS key pair"},
 		{"missing password file", "", `output "elasticsearch" "es" {
   addresses     = ["http://127.0.0.1:1"]
@@ -65,6 +70,18 @@ func TestHostChecks(t *testing.T) {
   password_file = "` + filepath.Join(dir, "no-such-file") + `"
 }
 `, nil, `output "es"`},
+		{"password file that is a directory", "", `output "elasticsearch" "es" {
+  addresses     = ["http://127.0.0.1:1"]
+  username      = "u"
+  password_file = "` + dir + `"
+}
+`, nil, "is a directory"},
+		{"empty password file", "", `output "elasticsearch" "es" {
+  addresses     = ["http://127.0.0.1:1"]
+  username      = "u"
+  password_file = "` + emptyFile + `"
+}
+`, nil, "is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sub := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
