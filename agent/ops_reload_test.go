@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -336,5 +337,46 @@ func TestOps_RefusedReadsCounted(t *testing.T) {
 	}
 	if n := o.metrics(t)[`auditship_query_refused_total{status="401"}`]; n != 2 {
 		t.Errorf(`auditship_query_refused_total{status="401"} = %v, want 2`, n)
+	}
+}
+
+// TestOps_ReloadUncheckedCredentials: while an Elasticsearch output's cluster
+// does not answer, a reload that changes its password file is refused (the
+// new password cannot be checked), and one that changes nothing of that
+// output still applies.
+func TestOps_ReloadUncheckedCredentials(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	_ = ln.Close() // nothing answers there now
+	pw := filepath.Join(dir, "es-password")
+	if err := os.WriteFile(pw, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	es := fmt.Sprintf("\noutput \"elasticsearch\" \"es\" {\n  addresses     = [\"http://%s\"]\n  username      = \"auditship\"\n  password_file = %q\n}\n", down, pw)
+	text := opsConfig(opsInput("app", "app-*.log"), es)
+	o := opsStart(t, dir, text)
+
+	if err := os.WriteFile(pw, []byte("second\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = o.a.Reload(opsParse(t, dir, text))
+	if err == nil || !strings.Contains(err.Error(), "cannot be checked") {
+		t.Fatalf("reload with a new password while the cluster is down: %v, want a refusal", err)
+	}
+	if strings.Contains(o.log.String(), "reload: restarting the delivery side") {
+		t.Error("the delivery side restarted on a refused reload")
+	}
+
+	if err := os.WriteFile(pw, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Replace(text, "batch_events   = 40", "batch_events   = 30", 1)
+	if err := o.a.Reload(opsParse(t, dir, other)); err != nil {
+		t.Fatalf("reload that leaves the output as it was: %v", err)
 	}
 }

@@ -98,6 +98,24 @@ func deliveryFiles(cfg *config.Config) string {
 	if cfg.Query != nil {
 		paths = append(paths, cfg.Query.FilesRead()...)
 	}
+	return filesDigest(paths)
+}
+
+// outputFiles digests, per output of cfg that reads files when it opens,
+// those files (see deliveryFiles).
+func outputFiles(cfg *config.Config) map[string]string {
+	m := map[string]string{}
+	for _, o := range cfg.Outputs {
+		if fr, ok := o.Config.(filesReader); ok {
+			m[o.Name] = filesDigest(fr.FilesRead())
+		}
+	}
+	return m
+}
+
+// filesDigest is a SHA-256 over the names and contents of paths, in order; a
+// file that cannot be read counts by its error.
+func filesDigest(paths []string) string {
 	h := sha256.New()
 	for _, p := range paths {
 		fmt.Fprintf(h, "%q\n", p)
@@ -112,6 +130,11 @@ func deliveryFiles(cfg *config.Config) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// verifier is an output that tells whether its Open could check the
+// server's answer to its credentials: false when the server did not answer
+// (see elasticsearch.Output.Verified).
+type verifier interface{ Verified() bool }
+
 // preflight opens and closes every output of cfg that reads files when it
 // opens (credentials, certificates: see filesReader), before a reload stops
 // the running outputs: a password the cluster refuses, or a certificate
@@ -119,8 +142,16 @@ func deliveryFiles(cfg *config.Config) string {
 // on. (The old config's outputs read the same files when they are opened
 // again, so a failure after the stop could not be undone.) Outputs that
 // read no files, such as the embedded store, are not opened twice. The
-// query API's TLS pair, when set, is loaded too.
-func preflight(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// query API's TLS pair, when set, is loaded too. An output whose block or
+// files differ from the running one's (running: the generation that runs)
+// must also reach its server: while it does not answer, new credentials
+// cannot be checked, and the reload fails rather than risk replacing
+// working ones.
+func preflight(ctx context.Context, cfg *config.Config, running *generation, log *slog.Logger) error {
+	oldSource := map[string]string{}
+	for _, oc := range running.cfg.Outputs {
+		oldSource[oc.Name] = oc.Source
+	}
 	if cfg.Query != nil {
 		if _, err := cfg.Query.LoadTLS(); err != nil {
 			return fmt.Errorf("query API: %w", err)
@@ -140,6 +171,11 @@ func preflight(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 				_ = o.Close(ctx)
 				return fmt.Errorf("open output %q: %w", oc.Name, err)
 			}
+		}
+		changed := oldSource[oc.Name] != oc.Source || running.outFiles[oc.Name] != filesDigest(fr.FilesRead())
+		if v, ok := o.(verifier); ok && changed && !v.Verified() {
+			_ = o.Close(ctx)
+			return fmt.Errorf("output %q: its server does not answer, so its new credentials cannot be checked; the running outputs go on: reload again once it answers", oc.Name)
 		}
 		if err := o.Close(ctx); err != nil {
 			return fmt.Errorf("close output %q: %w", oc.Name, err)
@@ -303,7 +339,7 @@ func (s *supervisor) reload(ctx context.Context, g *generation, cfg *config.Conf
 		return g, err
 	}
 	if changed, files := deliveryChanged(old, cfg), deliveryFiles(cfg) != g.files; changed || files {
-		if err := preflight(ctx, cfg, a.log); err != nil {
+		if err := preflight(ctx, cfg, g, a.log); err != nil {
 			return g, fmt.Errorf("reload: %w", err)
 		}
 		a.log.Info("reload: restarting the delivery side", "outputs", len(cfg.Outputs), "files_changed", files && !changed)
@@ -346,10 +382,11 @@ func (s *supervisor) reload(ctx context.Context, g *generation, cfg *config.Conf
 // generation is one run of the delivery side: the outputs, the query API
 // on top of them, and the pipeline that reads the shared line queue.
 type generation struct {
-	s     *supervisor
-	cfg   *config.Config
-	outs  []outputs.Output
-	files string // deliveryFiles(cfg) when the outputs were opened
+	s        *supervisor
+	cfg      *config.Config
+	outs     []outputs.Output
+	files    string            // deliveryFiles(cfg) when the outputs were opened
+	outFiles map[string]string // outputFiles(cfg) then
 
 	stopProc      chan struct{} // closed: process flushes and returns, leaving the queue
 	cancelDeliver context.CancelFunc
@@ -363,12 +400,12 @@ type generation struct {
 // pipeline; leftover batches are delivered first.
 func (s *supervisor) startGeneration(ctx context.Context, cfg *config.Config, leftover []*batch) (*generation, error) {
 	a := s.a
-	files := deliveryFiles(cfg)
+	files, outFiles := deliveryFiles(cfg), outputFiles(cfg)
 	outs, searchers, err := openOutputs(ctx, cfg, a.log)
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{s: s, cfg: cfg, outs: outs, files: files, stopProc: make(chan struct{}), done: make(chan struct{})}
+	g := &generation{s: s, cfg: cfg, outs: outs, files: files, outFiles: outFiles, stopProc: make(chan struct{}), done: make(chan struct{})}
 	sideCtx, cancelSide := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancelSide = cancelSide
 	if cfg.Query != nil && !a.opts.Once {

@@ -311,3 +311,13 @@ func ping(ctx context.Context, c *es.Client, timeout time.Duration, addrs []stri
 	}
 	return nil
 }
+
+// Verified reports whether the last Open, or a write or search since, got
+// the cluster's answer to the credentials and checked the template; false
+// while the cluster has not answered (Open then only warned). Safe for
+// concurrent use.
+func (o *Output) Verified() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ready
+}
