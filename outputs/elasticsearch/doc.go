@@ -67,8 +67,9 @@
 // A request answered 413 Request Entity Too Large (its body is over
 // Elasticsearch's http.max_content_length, 100mb by default, or the body
 // limit of a proxy in front of it, such as nginx's client_max_body_size) is
-// sent again in halves, and halves of halves, until each part is accepted;
-// from then on the output sends requests of at most half the refused size,
+// sent again in parts of at most half its size, cut anew by the lowered
+// limit after each part refused again, until each part is accepted; from
+// then on the output sends requests of at most half the smallest refused size,
 // and warns once per lowering that flush_bytes should be set below that
 // limit. An event that is refused even alone is failed, not retryable, with
 // the reason "HTTP 413: ... (the event alone is a N-byte request)": the agent

@@ -314,6 +314,31 @@ func TestWrite_TooLarge(t *testing.T) {
 		waitSearchable(t, o, outputs.Query{Limit: 100}, len(evs)+len(more))
 	})
 
+	t.Run("a limit learned on one part applies to the next at once", func(t *testing.T) {
+		t.Parallel()
+		o, p, _ := proxied(t, func(c *Config) { c.Concurrency = 1 })
+		evs := makeEvents(200, time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC), 1000)
+		whole, _, _ := encodeBatch(o.cfg.IndexPrefix, evs, 1000, 1<<20)
+		limit := len(whole[0].body) / 60 // about three events
+		p.LimitBody(limit)
+		if err := o.Write(t.Context(), evs); err != nil {
+			t.Fatalf("Write = %v, want nil", err)
+		}
+		refused := 0
+		for _, b := range p.BulkBodies() {
+			if len(b) > limit {
+				refused++
+			}
+		}
+		// Halving every refused part down to the limit would be refused
+		// about 2 x 200/3 times; cutting the rest by the lowered limit,
+		// about log2(60) times.
+		if refused > 12 {
+			t.Errorf("%d requests refused with 413 for one batch, want at most 12", refused)
+		}
+		waitSearchable(t, o, outputs.Query{Limit: 1000}, len(evs))
+	})
+
 	t.Run("an event too large alone is rejected, not retryable", func(t *testing.T) {
 		t.Parallel()
 		o, p, evs := proxied(t, nil)

@@ -40,6 +40,21 @@ func (r bulkRequest) part(lo, hi int) bulkRequest {
 	return bulkRequest{body: r.body[start:r.ends[hi-1]], items: r.items[lo:hi], ends: ends}
 }
 
+// runEnd returns the end of the longest run of items from lo whose body
+// is at most limit bytes, and at least lo+1 (an item larger than limit goes
+// alone).
+func (r bulkRequest) runEnd(lo, limit int) int {
+	start := 0
+	if lo > 0 {
+		start = r.ends[lo-1]
+	}
+	hi := lo + 1
+	for hi < len(r.items) && r.ends[hi]-start <= limit {
+		hi++
+	}
+	return hi
+}
+
 // encodeBatch encodes batch as create actions and splits them into
 // requests of at most flushEvents items and flushBytes bytes (an item larger
 // than flushBytes goes alone). It also returns the concrete indexes used.
@@ -117,9 +132,7 @@ func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 	if err != nil {
 		return err
 	}
-	o.mu.Lock()
-	flushBytes := o.bodyLimit
-	o.mu.Unlock()
+	flushBytes := o.limit()
 	reqs, indexes, rejected := encodeBatch(o.cfg.IndexPrefix, batch, splitEvents(len(batch), o.cfg.FlushEvents, o.cfg.Concurrency), flushBytes)
 	for _, index := range indexes {
 		o.mu.Lock()
@@ -299,12 +312,33 @@ func (o *Output) split(ctx context.Context, c *es.Client, req bulkRequest, batch
 		}
 		return r
 	}
+	// The parts: halves for a document that does not fit; for a body too
+	// large, consecutive runs under the body limit as it is when each run
+	// is cut, so that a limit learned on one part applies to the next at
+	// once rather than after halving down to it again.
+	half, lo := len(req.items)/2, 0
+	next := func() (bulkRequest, bool) {
+		switch {
+		case lo == len(req.items):
+			return bulkRequest{}, false
+		case errors.Is(cause, errTooLarge):
+			hi := req.runEnd(lo, o.limit())
+			p := req.part(lo, hi)
+			lo = hi
+			return p, true
+		case lo == 0:
+			lo = half
+			return req.part(0, half), true
+		default:
+			lo = len(req.items)
+			return req.part(half, len(req.items)), true
+		}
+	}
 	if errors.Is(cause, errTooLarge) {
 		o.lowerBodyLimit(len(req.body) / 2)
 	}
-	half := len(req.items) / 2
 	var out bulkResult
-	for _, part := range []bulkRequest{req.part(0, half), req.part(half, len(req.items))} {
+	for part, ok := next(); ok; part, ok = next() {
 		r := o.sendBulk(ctx, c, part)
 		if splitting(r.err) {
 			r = o.split(ctx, c, part, batch, r.err)
@@ -319,6 +353,13 @@ func (o *Output) split(ctx context.Context, c *es.Client, req bulkRequest, batch
 		out.conflicts = append(out.conflicts, r.conflicts...)
 	}
 	return out
+}
+
+// limit returns the most bytes of one bulk request now (see lowerBodyLimit).
+func (o *Output) limit() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.bodyLimit
 }
 
 // lowerBodyLimit makes later bulk requests at most n bytes (an event larger
