@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+	"unicode/utf8"
 
 	"github.com/auditship/auditship/event"
 )
@@ -17,7 +18,8 @@ import (
 // compared as JSON values (key order and number spelling do not matter:
 // 1.0 equals 1). It returns "" when they are the same event (a replay of a
 // stored line) and otherwise the reason to reject e, not retryable, which
-// names both events:
+// names both events (or, when only their details differ, shows both
+// details, each cut to 200 bytes):
 //
 //	event_id 7 already stored with different content: stored event_name "user", ...; this one event_name "user", ...
 func ReusedID(stored event.Event, storedDetails string, e event.Event, details string, precision time.Duration) string {
@@ -31,8 +33,28 @@ func ReusedID(stored event.Event, storedDetails string, e event.Event, details s
 	if same {
 		return ""
 	}
+	if stored.Time.Equal(t) && stored.Name == e.Name && stored.Type == e.Type && stored.UserUID == e.UserUID {
+		return fmt.Sprintf("event_id %d already stored with different content: event_details differ: stored %s; this one %s",
+			e.ID, excerpt(storedDetails), excerpt(details))
+	}
 	return fmt.Sprintf("event_id %d already stored with different content: stored event_name %q, event_type %q, event_time %s, user_uid %d; this one event_name %q, event_type %q, event_time %s, user_uid %d",
 		e.ID, stored.Name, stored.Type, stored.Time.UTC().Format(time.RFC3339Nano), stored.UserUID, e.Name, e.Type, e.Time.UTC().Format(time.RFC3339Nano), e.UserUID)
+}
+
+// excerptBytes bounds each event_details shown in a reused-id reason.
+const excerptBytes = 200
+
+// excerpt returns s, cut to excerptBytes bytes (on a UTF-8 boundary) with
+// "…" when longer.
+func excerpt(s string) string {
+	if len(s) <= excerptBytes {
+		return s
+	}
+	i := excerptBytes
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // jsonEqual reports whether two decoded JSON values are equal, comparing

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -204,6 +205,17 @@ func TestStore_WriteRejectsReusedID(t *testing.T) {
 			}
 			reason := fmt.Sprintf(`event_id 900073 already stored with different content: stored event_name "login", event_type "login", event_time %s, user_uid 7; this one event_name %q, event_type %q, event_time %s, user_uid %d`,
 				base.Format(time.RFC3339Nano), tt.e.Name, tt.e.Type, tt.e.Time.UTC().Format(time.RFC3339Nano), tt.e.UserUID)
+			if strings.HasPrefix(tt.name, "details") { // the rest is the same: the reason shows both details
+				was, err := event.MarshalDetails(details("ip", "10.0.0.1"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := event.MarshalDetails(tt.e.Details)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reason = "event_id 900073 already stored with different content: event_details differ: stored " + string(was) + "; this one " + string(d)
+			}
 			want := []outputs.ItemError{{Index: 1, Retryable: false, Reason: reason}}
 			if diff := cmp.Diff(want, be.Items); diff != "" {
 				t.Errorf("BatchError items (-want +got):\n%s", diff)
