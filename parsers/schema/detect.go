@@ -7,10 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-// A secretPattern finds one kind of secret inside a string value. Group 1
-// of re is the secret itself: only that part is censored, so the context
+// A secretPattern finds one kind of secret inside a string value. The
+// first group of re that matched (a pattern may have one per alternative)
+// is the secret itself: only that part is censored, so the context
 // ("Authorization: Bearer ", "password=") stays readable. A match without
-// group 1 is skipped: it lets a pattern consume text it must not censor.
+// a group is skipped: it lets a pattern consume text it must not censor.
 type secretPattern struct {
 	name  string
 	maybe func(t trigger) bool // cheap precheck on the triggers of s; re runs only when it holds
@@ -35,7 +36,7 @@ const (
 	trUnderscore                      // "_"
 	trXox                             // "xox"
 	trURLPassword                     // "://user:password@", as url_password matches it
-	trAssignment                      // a secret word, then "=" or ":" and a value, as password_assignment matches it
+	trAssignment                      // a secret word, then "=" or ":" and a value, as password_assignment matches it, or a flag, as password_flag does
 )
 
 // secretWords is the alternation of the names password_assignment censors
@@ -60,6 +61,14 @@ func asciiFold(re string) string {
 	}
 	return b.String()
 }
+
+// secretValue is the value of an assignment or a flag, each alternative
+// with its own group: a value in double quotes runs to the closing quote
+// (past spaces and backslash escapes) or the end of the string; in single
+// quotes, to the closing one; in backslash-escaped quotes (\"...\" in JSON
+// text inside a JSON string), to the closing \" or \'; otherwise to the
+// next space, quote, '&', ';' or ','. An empty value is no secret.
+const secretValue = `(?:\\"((?:[^"\\]|\\[^"])+)|\\'((?:[^'\\]|\\[^'])+)|"((?:[^"\\]|\\[\s\S])+)|'([^']+)|([^\s"&;,'\\][^\s"&;,']*))`
 
 var secretPatterns = []secretPattern{
 	{
@@ -102,7 +111,9 @@ var secretPatterns = []secretPattern{
 		// password (https://ada@host) is no secret.
 		name:  "url_password",
 		maybe: func(t trigger) bool { return t&trURLPassword != 0 },
-		re:    regexp.MustCompile(`://[^\s/?#@:]*:([^\s/?#@]+)@`),
+		// The password runs to the last '@' of the authority, so that it
+		// may hold an '@' itself (postgres://app:p@ss@db).
+		re: regexp.MustCompile(`://[^\s/?#@:]*:([^\s/?#]+)@`),
 	},
 	{
 		// name=value or name: value, the name and value optionally quoted
@@ -110,9 +121,20 @@ var secretPatterns = []secretPattern{
 		// alternative, without group 1, consumes a URL's user name that
 		// ends in a secret word (https://x-access-token:...@github.com):
 		// url_password censors that password, and the host stays readable.
+		// The name may end in a quote, or a backslash-escaped one (JSON
+		// text inside a JSON string); see secretValue for the value.
 		name:  "password_assignment",
 		maybe: func(t trigger) bool { return t&trAssignment != 0 },
-		re:    regexp.MustCompile(`://[^\s/?#@:]*(?:` + secretWords + `)|(?:` + secretWords + `)["']?\s*[=:]\s*["']?([^\s"&;,']+)`),
+		re:    regexp.MustCompile(`://[^\s/?#@:]*(?:` + secretWords + `)|(?:` + secretWords + `)(?:\\?["'])?\s*[=:]\s*` + secretValue),
+	},
+	{
+		// A command-line flag and its value: --password hunter2,
+		// --db-passwd 'x y'. --password=hunter2 is an assignment. A value
+		// starting with '-' is the next flag: the alternative without a
+		// group consumes it.
+		name:  "password_flag",
+		maybe: func(t trigger) bool { return t&trAssignment != 0 },
+		re:    regexp.MustCompile(`--(?:[A-Za-z0-9]+[-_])*` + asciiFold(`pass(?:word|wd|phrase)`) + `[ \t]+(?:-|` + secretValue + `)`),
 	},
 }
 
@@ -272,16 +294,17 @@ func triggers(s string) trigger {
 
 // secretWordAssigned reports whether one of the words of [secretWords]
 // starts at s[i] and is followed by an assignment with a value, as
-// password_assignment requires: an optional quote, spaces, '=' or ':',
+// password_assignment requires (or, for password, passwd and passphrase,
+// by a flag's value: see [flagFollows]): an optional quote, spaces, '=' or ':',
 // spaces, an optional quote, then a character of the value. For the
 // compound *key words it checks "key" and what precedes it.
 func secretWordAssigned(s string, i int) bool {
 	rest := s[i:]
 	switch rest[0] | 0x20 {
 	case 'p':
-		return hasPrefixFold(rest, "password") && assignmentFollows(rest[len("password"):]) ||
-			hasPrefixFold(rest, "passwd") && assignmentFollows(rest[len("passwd"):]) ||
-			hasPrefixFold(rest, "passphrase") && assignmentFollows(rest[len("passphrase"):]) ||
+		return hasPrefixFold(rest, "password") && (assignmentFollows(rest[len("password"):]) || flagFollows(s, i, len("password"))) ||
+			hasPrefixFold(rest, "passwd") && (assignmentFollows(rest[len("passwd"):]) || flagFollows(s, i, len("passwd"))) ||
+			hasPrefixFold(rest, "passphrase") && (assignmentFollows(rest[len("passphrase"):]) || flagFollows(s, i, len("passphrase"))) ||
 			hasPrefixFold(rest, "pwd") && assignmentFollows(rest[len("pwd"):])
 	case 's':
 		return hasPrefixFold(rest, "secret") && assignmentFollows(rest[len("secret"):])
@@ -305,16 +328,27 @@ func secretWordAssigned(s string, i int) bool {
 	return false
 }
 
+// flagFollows reports whether s[i:i+n], a password word, may be a flag
+// followed by its value, as password_flag matches it: "--" before it, and
+// a space or tab then a character after it.
+func flagFollows(s string, i, n int) bool {
+	rest := s[i+n:]
+	return len(rest) >= 2 && (rest[0] == ' ' || rest[0] == '\t') && strings.Contains(s[:i], "--")
+}
+
 // isRESpace reports whether c is in the \s class of package regexp.
 func isRESpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
-// assignmentFollows reports whether s starts as password_assignment
-// continues after its name: ["']?\s*[=:]\s*["']? then a value character.
+// assignmentFollows reports whether s may start as password_assignment
+// continues after its name: (\\?["'])?\s*[=:]\s* then the start of a
+// [secretValue] with at least one character of the secret.
 func assignmentFollows(s string) bool {
 	j := 0
-	if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+	if j+1 < len(s) && s[j] == '\\' && (s[j+1] == '"' || s[j+1] == '\'') {
+		j += 2
+	} else if j < len(s) && (s[j] == '"' || s[j] == '\'') {
 		j++
 	}
 	for j < len(s) && isRESpace(s[j]) {
@@ -327,14 +361,22 @@ func assignmentFollows(s string) bool {
 	for j < len(s) && isRESpace(s[j]) {
 		j++
 	}
-	if j < len(s) && (s[j] == '"' || s[j] == '\'') {
-		j++
-	}
-	if j == len(s) {
+	return valueFollows(s[j:])
+}
+
+// valueFollows reports whether s may start with a [secretValue]: a
+// quote, or a backslash then a quote, followed by a character other than
+// that quote; or a character of an unquoted value.
+func valueFollows(s string) bool {
+	if len(s) == 0 {
 		return false
 	}
-	switch c := s[j]; c {
-	case '"', '&', ';', ',', '\'':
+	switch c := s[0]; c {
+	case '"', '\'':
+		return len(s) > 1 && s[1] != c
+	case '\\':
+		return len(s) > 2 && (s[1] == '"' || s[1] == '\'') && s[2] != s[1]
+	case '&', ';', ',':
 		return false
 	default:
 		return !isRESpace(c)
@@ -343,7 +385,7 @@ func assignmentFollows(s string) bool {
 
 // urlHasPassword reports whether s, what follows "://", starts with user
 // info holding a password, as url_password matches it:
-// [^\s/?#@:]*:[^\s/?#@]+@.
+// [^\s/?#@:]*:[^\s/?#]+@.
 // Not inlined: in the loop of triggers it slows every byte (BenchmarkScrub).
 //
 //go:noinline
@@ -357,10 +399,12 @@ func urlHasPassword(s string) bool {
 	}
 	j++
 	k := j
-	for j < len(s) && (!userInfoStop[s[j]] || s[j] == ':') {
-		j++
+	for ; j < len(s) && (!userInfoStop[s[j]] || s[j] == ':' || s[j] == '@'); j++ {
+		if s[j] == '@' && j > k {
+			return true // a password before it, which may hold '@'
+		}
 	}
-	return j > k && j < len(s) && s[j] == '@'
+	return false
 }
 
 // userInfoStop marks the bytes that end a URL's user name: \s, '/', '?',
@@ -427,11 +471,12 @@ func hasSuffixFold(s, suffix string) bool {
 // secrets whatever they look like: a name is secret when, lowercased and
 // without its '_' and '-', it ends in one of them (password, DB_PASSWORD,
 // client_secret, aws_secret_access_key, x-api-key, access_token,
-// private_key, credentials, Authorization). api_key_uid, max_tokens and
-// censored_key are not secret names; nor is pwd (the PWD of an environment
-// is a directory).
+// private_key, credentials, Authorization, pwd, db_pwd). api_key_uid,
+// max_tokens and censored_key are not secret names. A name ending in pass
+// is secret too when pass is the whole name or follows '_', '-' or '.'
+// (db_pass, DB-PASS, not bypass or compass): see [isPassName].
 var secretNameWords = []string{
-	"password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
+	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "accesskey",
 	"secretkey", "privatekey", "credential", "credentials", "authorization",
 }
 
@@ -459,12 +504,13 @@ func scrub(s string) (string, int) {
 		var b strings.Builder
 		last := 0
 		for _, m := range loc {
-			if m[2] < 0 || isCensored(s[m[2]:m[3]]) || p.valid != nil && !p.valid(s[m[2]:m[3]]) {
+			i, j := secretSpan(m)
+			if i < 0 || isCensored(s[i:j]) || p.valid != nil && !p.valid(s[i:j]) {
 				continue
 			}
-			b.WriteString(s[last:m[2]])
-			b.WriteString(Censor(s[m[2]:m[3]]))
-			last = m[3]
+			b.WriteString(s[last:i])
+			b.WriteString(Censor(s[i:j]))
+			last = j
 			hits++
 		}
 		if last > 0 {
@@ -474,6 +520,18 @@ func scrub(s string) (string, int) {
 		}
 	}
 	return s, hits
+}
+
+// secretSpan returns the bounds of the first group of the match m that
+// matched: the secret (a pattern's alternatives each have their own group).
+// It returns -1, -1 when no group matched.
+func secretSpan(m []int) (int, int) {
+	for g := 2; g+1 < len(m); g += 2 {
+		if m[g] >= 0 {
+			return m[g], m[g+1]
+		}
+	}
+	return -1, -1
 }
 
 // looksSecret reports whether s contains something [scrub] would censor.
@@ -496,7 +554,8 @@ func scrubMap(m map[string]any) int {
 // scrubEntry is [scrubMap] for the attribute k of m, whose value is e.
 // A secret-named attribute is censored whole: a string, or a number as
 // the text of its JSON value (so it becomes a string, as at a sensitive
-// path); true, false and null are kept.
+// path); true, false and null are kept; in a list or an object, every
+// such value at any depth (see [censorAll]).
 func scrubEntry(m map[string]any, k string, e any) int {
 	switch x := e.(type) {
 	case string:
@@ -509,8 +568,14 @@ func scrubEntry(m map[string]any, k string, e any) int {
 			return n
 		}
 	case map[string]any:
+		if isSecretName(k) {
+			return censorAll(x)
+		}
 		return scrubMap(x)
 	case []any:
+		if isSecretName(k) {
+			return censorAll(x)
+		}
 		return scrubList(x)
 	case bool, nil:
 	default:
@@ -522,6 +587,48 @@ func scrubEntry(m map[string]any, k string, e any) int {
 		}
 	}
 	return 0
+}
+
+// censorAll censors in place every string and number inside v, a list
+// or an object, keeping its structure: a string with [Censor], a number as
+// the text of its JSON value (so it becomes a string); true, false, null,
+// empty strings and values already censored are kept. It returns how many
+// values it censored.
+func censorAll(v any) int {
+	hits := 0
+	censor := func(e any) (any, bool) {
+		switch x := e.(type) {
+		case map[string]any, []any:
+			hits += censorAll(x)
+		case string:
+			if x != "" && !isCensored(x) {
+				hits++
+				return Censor(x), true
+			}
+		case bool, nil:
+		default:
+			if t, ok := numberText(e); ok {
+				hits++
+				return Censor(t), true
+			}
+		}
+		return nil, false
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if r, ok := censor(e); ok {
+				x[k] = r
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if r, ok := censor(e); ok {
+				x[i] = r
+			}
+		}
+	}
+	return hits
 }
 
 // scrubList is [scrubMap] for list elements.
@@ -547,7 +654,15 @@ func scrubList(l []any) int {
 // without allocating for names whose last characters are ASCII.
 func isSecretName(k string) bool {
 	// Most names stop at their last two bytes (see secretNameEnds).
-	return len(k) >= len("token") && secretNameEnds.has(k[len(k)-2]|0x20, k[len(k)-1]|0x20) && isSecretNameTail(k)
+	return len(k) >= len("pwd") && secretNameEnds.has(k[len(k)-2]|0x20, k[len(k)-1]|0x20) &&
+		(isPassName(k) || isSecretNameTail(k))
+}
+
+// isPassName reports whether k, in any ASCII case, is pass or ends in
+// _pass, -pass or .pass.
+func isPassName(k string) bool {
+	n := len(k)
+	return n >= 4 && hasPrefixFold(k[n-4:], "pass") && (n == 4 || k[n-5] == '_' || k[n-5] == '-' || k[n-5] == '.')
 }
 
 // secretNameEnds holds the last two bytes, ORed with 0x20, of the names
@@ -558,6 +673,7 @@ var secretNameEnds = func() (b byteSet) {
 	for _, w := range secretNameWords {
 		b.add(w[len(w)-2], w[len(w)-1])
 	}
+	b.add('s', 's') // pass
 	for n := range 256 {
 		for _, x := range []byte{'_' | 0x20, '-'} {
 			b.add(x, byte(n))
@@ -574,9 +690,13 @@ var secretNameEnds = func() (b byteSet) {
 // isSecretNameTail is [isSecretName] past its first test.
 func isSecretNameTail(k string) bool {
 	n := len(k)
-	if plainNameByte[k[n-4]] && plainNameByte[k[n-3]] && plainNameByte[k[n-2]] && plainNameByte[k[n-1]] {
+	if n < 4 {
+		return endsWithWord(k, "pwd")
+	}
+	if plainNameByte[k[n-4]] && plainNameByte[k[n-3]] && plainNameByte[k[n-2]] && plainNameByte[k[n-1]] && !hasSuffixFold(k, "pwd") {
 		// The last 4 characters are ASCII letters or digits: they must
-		// end a word, and "tion" must be "ation".
+		// end a word (but for pwd, which the switch below checks), and
+		// "tion" must be "ation".
 		switch uint32(k[n-4])<<24 | uint32(k[n-3])<<16 | uint32(k[n-2])<<8 | uint32(k[n-1]) | 0x20202020 {
 		case 'w'<<24 | 'o'<<16 | 'r'<<8 | 'd', 's'<<24 | 's'<<16 | 'w'<<8 | 'd', 'r'<<24 | 'a'<<16 | 's'<<8 | 'e',
 			'c'<<24 | 'r'<<16 | 'e'<<8 | 't', 'o'<<24 | 'k'<<16 | 'e'<<8 | 'n', 'i'<<24 | 'k'<<16 | 'e'<<8 | 'y',
@@ -592,7 +712,7 @@ func isSecretNameTail(k string) bool {
 	}
 	switch lowerASCII(k[n-1]) { // the words that end in it
 	case 'd':
-		return endsWithWord(k, "password") || endsWithWord(k, "passwd")
+		return endsWithWord(k, "password") || endsWithWord(k, "passwd") || endsWithWord(k, "pwd")
 	case 'e':
 		return endsWithWord(k, "passphrase")
 	case 't':

@@ -33,6 +33,7 @@ var refMaybe = []func(s string) bool{
 			(containsFoldRef(s, "pass") || containsFoldRef(s, "pwd") || containsFoldRef(s, "secret") ||
 				containsFoldRef(s, "token") || containsFoldRef(s, "key") || containsFoldRef(s, "cred"))
 	},
+	func(s string) bool { return strings.Contains(s, "--") && containsFoldRef(s, "pass") },
 }
 
 func containsFoldRef(s, sub string) bool {
@@ -72,12 +73,13 @@ func scrubRef(s string) (string, int) {
 		var b strings.Builder
 		last := 0
 		for _, m := range loc {
-			if m[2] < 0 || isCensored(s[m[2]:m[3]]) || p.valid != nil && !p.valid(s[m[2]:m[3]]) {
+			i, j := secretSpan(m)
+			if i < 0 || isCensored(s[i:j]) || p.valid != nil && !p.valid(s[i:j]) {
 				continue
 			}
-			b.WriteString(s[last:m[2]])
-			b.WriteString(Censor(s[m[2]:m[3]]))
-			last = m[3]
+			b.WriteString(s[last:i])
+			b.WriteString(Censor(s[i:j]))
+			last = j
 			hits++
 		}
 		if last > 0 {
@@ -89,7 +91,11 @@ func scrubRef(s string) (string, int) {
 }
 
 func isSecretNameRef(k string) bool {
-	k = strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(k))
+	lower := strings.ToLower(k)
+	if lower == "pass" || strings.HasSuffix(lower, "_pass") || strings.HasSuffix(lower, "-pass") || strings.HasSuffix(lower, ".pass") {
+		return true
+	}
+	k = strings.NewReplacer("_", "", "-", "").Replace(lower)
 	for _, w := range secretNameWords {
 		if strings.HasSuffix(k, w) {
 			return true
@@ -120,6 +126,10 @@ var detectSeeds = []string{
 	"api-key:x", "secret_key = 'x'", `password:""`, `token: "a`, "credentialsx=1", "Credentials=1", "credential :1",
 	"key=1", "xapikey=1", "PrivateKey=1", "https://a:@b", "s://:x@", "basic\tYTpi", "basicYTpi", "basic YTpi==",
 	"basic basic YTpi", "secret_\u212Aey=abc", "ba\u017Fic dXNlcjpwYXNz and basic plan", "pa\u017F\u017Fword=x secret=", `"passphrase"  =  'x'`, "pwd:\"\"x", "token=;x", "token=&", "token= ,",
+	`PASSWORD="hunter 2 with spaces"`, `password='quoted secret'`, `password=\"escaped\"`, `{\"token\": \"a b\"}`, `token=\'x y\'`,
+	`password=\"\"`, `password=\'`, `password=\`, `secret: "a\"b c`, `token="`, `token=""`, `token=''x`, "postgres://app:p@ss@db/prod",
+	"s://a:@@x", "s://a:@", "s://:@b@c/d@e", "mysql --password hunter2", "--password --x", "--db-passwd 'x y'", "--PASSPHRASE\t\"a b\"",
+	"--pass x", "-\rpassword x", "--passwordx y", "--a-b_password z", "- -password z",
 }
 
 func TestScrub_MatchesReference(t *testing.T) {
@@ -157,7 +167,8 @@ func TestIsSecretName(t *testing.T) {
 		"censored_key", "api_key_uid", "tokens", "toke", "to\u212Aen", "pa\u017Fsword", "ÄPI_KEY", "api_kéy", "client_secrets",
 		"aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "X-Auth-Token", "private-key",
 		"credentials", "Proxy-Authorization", "max_tokens", "token_type", "secret_name", "PWD", "db_pwd", "key", "sort_key",
-		"_", "__token__", "a_very_long_prefix_for_a_client_secret", "ünïcode_password", "ünïcode_passwords", "pass\u212Aword",
+		"_", "__token__", "pwd", "Pwd", "pass", "PASS", "db_pass", "db-pass", "db.pass", "x.PASS", "passwd", "db_pwd", "dbpwd", "p_w_d",
+		"bypass", "compass", "pass_count", "pass_", "Bypass", "sub_bypass", "pw", "wd", "ss", "sKss", "ÿpass", "é_pass", "épass", "éPWD", "a_very_long_prefix_for_a_client_secret", "ünïcode_password", "ünïcode_passwords", "pass\u212Aword",
 		"\xffsecret", "secret\xff",
 		"authoriza_tion", "authoriza-tion", "description", "authorİzation", "apİkey", "to\u212Aen_", "secre_t", "pass-word", "a_p_i_k_e_y"}
 	for _, k := range secretNameWords {

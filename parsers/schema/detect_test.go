@@ -41,7 +41,23 @@ func TestScrub(t *testing.T) {
 		{name: "private key", in: "private_key: abcdefghijklmnop", want: "private_key: ************mnop", hits: 1},
 		{name: "credentials", in: "credentials: ada:hunter2", want: "credentials: ***********", hits: 1},
 		{name: "client secret", in: "client_secret=0123456789abcdef&grant_type=x", want: "client_secret=************cdef&grant_type=x", hits: 1},
+		// Quoted values run to the closing quote, past spaces and escapes.
+		{name: "double quoted spaces", in: `PASSWORD="hunter 2 with spaces" user=app`, want: `PASSWORD="****************aces" user=app`, hits: 1},
+		{name: "single quoted spaces", in: `password='quoted secret' ok`, want: `password='*********cret' ok`, hits: 1},
+		{name: "escaped quotes", in: `{"msg": "{\"password\": \"esc aped\"}"}`, want: `{"msg": "{\"password\": \"********\"}"}`, hits: 1},
+		{name: "escaped quotes value", in: `cmd password=\"escaped\" done`, want: `cmd password=\"*******\" done`, hits: 1},
+		{name: "escaped single quotes", in: `token=\'ab cd ef gh\' x`, want: `token=\'***********\' x`, hits: 1},
+		{name: "json escape in value", in: `{"password": "a\"b c", "u": "ada"}`, want: `{"password": "******", "u": "ada"}`, hits: 1},
+		{name: "unterminated quote", in: `secret: "top secret value`, want: `secret: "************alue`, hits: 1},
+		{name: "two quoted", in: `token="a b" password='c d'`, want: `token="***" password='***'`, hits: 2},
+		// Command-line flags.
+		{name: "flag", in: "mysql --user app --password hunter2 db", want: "mysql --user app --password ******* db", hits: 1},
+		{name: "flag equals", in: "mysql --password=hunter2 db", want: "mysql --password=******* db", hits: 1},
+		{name: "flag quoted", in: `psql --db-password "hunter 2" -h db`, want: `psql --db-password "********" -h db`, hits: 1},
+		{name: "flag passwd", in: "x --PASSWD\tsw0rdfish1234", want: "x --PASSWD\t*********1234", hits: 1},
 		// URL user info: only the password.
+		{name: "url password with at", in: "postgres://app:p@ss@db/prod", want: "postgres://app:****@db/prod", hits: 1},
+		{name: "url password with ats", in: "dsn=mysql://root:p@ss@w0rd!xyz@db:3306?x=1 ok", want: "dsn=mysql://root:*********!xyz@db:3306?x=1 ok", hits: 1},
 		{name: "postgres url", in: "postgres://app:s3cr3tpass@db.internal:5432/x", want: "postgres://app:**********@db.internal:5432/x", hits: 1},
 		{name: "https url", in: "GET https://user:pw@host/ failed", want: "GET https://user:**@host/ failed", hits: 1},
 		{name: "empty user", in: "redis://:hunter2@cache:6379/0", want: "redis://:*******@cache:6379/0", hits: 1},
@@ -66,6 +82,12 @@ func TestScrub(t *testing.T) {
 		{name: "token type", in: "token_type=bearer"},
 		{name: "key alone", in: "rotated key_name=prod-ci sort_key=ts"},
 		{name: "url without password", in: "https://ada@example.com/x"},
+		{name: "at in path", in: "https://host:8443/users/@ada"},
+		{name: "flag without value", in: "run --password --verbose"},
+		{name: "flag other", in: "run --passes 3 --bypass x --pass-count 2"},
+		{name: "pass prose", in: "tests pass: 12, bypass=on, compass=north"},
+		{name: "empty quoted", in: `password="" token='' secret=\"\"`},
+		{name: "lone quote", in: `password="`},
 		{name: "ssh url", in: "ssh://git@github.com:22/o/r"},
 		{name: "port then at", in: "http://host:8080/path@x"},
 		{name: "port after secret word", in: "https://secret:8443/x"},
@@ -117,7 +139,17 @@ func TestCatalog_SecretNames(t *testing.T) {
 		"max_tokens": 512,
 		"token_type": "bearer",
 		"secret_name": "prod-db",
-		"PWD": "/root"
+		"PWD": "/root",
+		"pwd": "hunter2",
+		"pass": "hunter2",
+		"db_pass": "hunter2",
+		"DB-PASS": 1234,
+		"smtp.pass": "hunter2",
+		"passwd": "hunter2",
+		"bypass": "on",
+		"compass": "north",
+		"pass_count": 3,
+		"passes": "x"
 	}`)}
 	if err := c.Apply(e); err != nil {
 		t.Fatalf("Apply: %v", err)
@@ -136,13 +168,23 @@ func TestCatalog_SecretNames(t *testing.T) {
 		"max_tokens": 512,
 		"token_type": "bearer",
 		"secret_name": "prod-db",
-		"PWD": "/root"
+		"PWD": "*****",
+		"pwd": "*******",
+		"pass": "*******",
+		"db_pass": "*******",
+		"DB-PASS": "****",
+		"smtp.pass": "*******",
+		"passwd": "*******",
+		"bypass": "on",
+		"compass": "north",
+		"pass_count": 3,
+		"passes": "x"
 	}`)
 	if diff := cmp.Diff(want, e.Details); diff != "" {
 		t.Errorf("Details (-want +got):\n%s", diff)
 	}
-	if got := c.Redacted(); got != 9 {
-		t.Errorf("Redacted() = %d, want 9", got)
+	if got := c.Redacted(); got != 16 {
+		t.Errorf("Redacted() = %d, want 16", got)
 	}
 }
 
@@ -187,6 +229,75 @@ schema "acct" {
 		}
 		if got := c.Redacted(); got != 3 {
 			t.Errorf("pass %d: Redacted() = %d, want 3", pass, got)
+		}
+	}
+}
+
+// TestCatalog_SecretContainers: a list or an object under a secret name is
+// censored whole, at any depth, keeping its structure, with or without a
+// schema declaring it; other containers are only scanned.
+func TestCatalog_SecretContainers(t *testing.T) {
+	t.Parallel()
+	in := `{
+		"client_secret": ["s1", "s2", "", "************cdef"],
+		"secret": {"a": 1, "b": "x", "c": true, "d": null, "e": [2.5, {"f": "nested value"}]},
+		"nested": {"tokens": {"refresh_token": ["r3fr3sh"]}},
+		"names": ["ada", "password=hunter2"],
+		"other": {"a": 1, "b": "x"}
+	}`
+	want := map[string]any{
+		"client_secret": []any{"**", "**", "", "************cdef"},
+		"secret": map[string]any{
+			"a": "*", "b": "*", "c": true, "d": nil,
+			"e": []any{"***", map[string]any{"f": "********alue"}},
+		},
+		"nested": map[string]any{"tokens": map[string]any{"refresh_token": []any{"*******"}}},
+		"names":  []any{"ada", "password=*******"},
+		"other":  map[string]any{"a": json.Number("1"), "b": "x"},
+	}
+	for _, cfg := range []string{
+		`schemas { unknown_event_name = "accept" }`,
+		// A schema without sensitive paths takes the fast path of Apply.
+		`schema "free" {
+  details = object({
+    client_secret = list(string)
+    secret        = any
+    nested        = any
+    names         = list(string)
+    other         = map(any)
+  })
+}`,
+	} {
+		c := mustLoad(t, cfg)
+		e := &event.Event{Name: "free", Type: "x", Details: details(t, in)}
+		for pass := range 2 {
+			if err := c.Apply(e); err != nil {
+				t.Fatalf("pass %d: Apply: %v", pass, err)
+			}
+			if diff := cmp.Diff(want, e.Details); diff != "" {
+				t.Errorf("pass %d: Details (-want +got):\n%s", pass, diff)
+			}
+			if got := c.Redacted(); got != 8 {
+				t.Errorf("pass %d: Redacted() = %d, want 8", pass, got)
+			}
+		}
+	}
+}
+
+// TestCatalog_SecretNameNotQuoted: a validation error under a declared
+// secret-named attribute does not quote the value, which is censored.
+func TestCatalog_SecretNameNotQuoted(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, `schema "free" {
+  details = object({ client_secret = list(string), db_pass = optional(number) })
+}`)
+	for _, tt := range []struct{ in, want string }{
+		{`{"client_secret": ["s1", 5]}`, "event_details.client_secret[1]: want string, got number"},
+		{`{"client_secret": [], "db_pass": "hunter2"}`, "event_details.db_pass: want number, got string (7 characters, not shown)"},
+	} {
+		e := &event.Event{Name: "free", Type: "x", Details: details(t, tt.in)}
+		if err := c.Apply(e); err == nil || err.Error() != tt.want {
+			t.Errorf("Apply(%s) = %v, want %s", tt.in, err, tt.want)
 		}
 	}
 }

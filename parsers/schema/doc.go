@@ -71,27 +71,40 @@
 //
 // Then, with detect_secrets (default on):
 //   - an attribute whose name, lowercased and without '_' and '-', ends in
-//     password, passwd, passphrase, secret, token, apikey, accesskey,
+//     password, passwd, passphrase, pwd, secret, token, apikey, accesskey,
 //     secretkey, privatekey, credential, credentials or authorization
 //     (db_password, client_secret, aws_secret_access_key, X-Api-Key,
-//     access_token) is censored whole: a string, or a number as at a
-//     sensitive path; true, false and null are kept. A name that only
-//     contains such a word (api_key_uid, max_tokens, token_type,
-//     secret_name), and key or pwd alone, is not a secret name;
+//     access_token, PWD), or whose name is pass or ends in _pass, -pass or
+//     .pass (db_pass, smtp.pass; not bypass, compass or pass_count), is
+//     censored whole: a string, or a number as at a sensitive path; in a
+//     list or an object ("client_secret": ["s1", "s2"]), every string and
+//     number at any depth, the structure kept; true, false and null are
+//     kept. A name that only contains such a word (api_key_uid,
+//     max_tokens, token_type, secret_name), and key alone, is not a secret
+//     name. Validation errors never quote a value under a declared
+//     secret-named attribute;
 //   - every other string is scanned, and only the secret part of a hit is
 //     censored: bearer tokens ("Bearer xxx"); HTTP Basic credentials
 //     ("Basic " then base64 that decodes to printable text with a colon,
 //     so "basic plan" is prose); PEM private key bodies; AWS access key
-//     ids; GitHub and Slack tokens; the password of a URL's user info
-//     ("postgres://app:****@db"; "https://ada@host" has none); and
-//     assignments name=value or name: value, name and value optionally
-//     quoted, whose name ends in password, passwd, passphrase, pwd,
-//     secret, token, credential, credentials, or api, access, secret or
-//     private then key with an optional '_' or '-' ("db_password=...",
-//     "AWS_SECRET_ACCESS_KEY: ...", `"x-api-key": "..."`); the value runs
-//     to the next space, quote, '&', ';' or ','. "tokens: 5", "token
-//     count=5", "max_tokens=512" and "the key: value pairs" are left alone;
-//     "password: changed" and "PWD=/root" are censored.
+//     ids; GitHub and Slack tokens; the password of a URL's user info,
+//     which runs to the last '@' before the host ("postgres://app:****@db",
+//     "postgres://app:p@ss@db" too; "https://ada@host" has none);
+//     assignments name=value or name: value, the name optionally quoted,
+//     whose name ends in password, passwd, passphrase, pwd, secret, token,
+//     credential, credentials, or api, access, secret or private then key
+//     with an optional '_' or '-' ("db_password=...",
+//     "AWS_SECRET_ACCESS_KEY: ...", `"x-api-key": "..."`); and command-line
+//     flags --password, --passwd or --passphrase, optionally prefixed
+//     (--db-password), then spaces and a value not starting with '-'. A
+//     value in double quotes runs to the closing quote, past spaces and
+//     backslash escapes (`PASSWORD="hunter 2"`), in single quotes to the
+//     closing one, in backslash-escaped quotes (`password=\"x y\"`, JSON
+//     text inside a JSON string) to the closing one, an unclosed quote to
+//     the end of the string; an unquoted value runs to the next space,
+//     quote, '&', ';' or ','. "tokens: 5", "token count=5",
+//     "max_tokens=512", "tests pass: 12" and "the key: value pairs" are
+//     left alone; "password: changed" and "PWD=/root" are censored.
 //
 // Each hit is counted by [Catalog.Redacted]; a value already censored is
 // neither censored again nor counted. One pass over a string's bytes finds

@@ -87,7 +87,11 @@ func compile(ty cty.Type, extra bool) *node {
 	case ty.IsObjectType():
 		n := &node{kind: kindObject, extra: extra, index: map[string]int{}}
 		for name, aty := range ty.AttributeTypes() {
-			n.attrs = append(n.attrs, attribute{name: name, node: compile(aty, extra), optional: ty.AttributeOptional(name)})
+			a := attribute{name: name, node: compile(aty, extra), optional: ty.AttributeOptional(name)}
+			if isSecretName(name) {
+				markAll(a.node) // errors never quote what the detector censors whole
+			}
+			n.attrs = append(n.attrs, a)
 		}
 		slices.SortFunc(n.attrs, func(a, b attribute) int { return strings.Compare(a.name, b.name) })
 		for i, a := range n.attrs {
