@@ -82,6 +82,15 @@ func checkReloadable(old, cfg *config.Config) error {
 // output or server starts (credentials, certificates).
 type filesReader interface{ FilesRead() []string }
 
+// OutputFiles returns the files the output of o reads when it opens
+// (credentials, certificates), or nil when it reads none.
+func OutputFiles(o config.Output) []string {
+	if fr, ok := o.Config.(filesReader); ok {
+		return fr.FilesRead()
+	}
+	return nil
+}
+
 // deliveryFiles digests the files the delivery side of cfg reads when it
 // starts: every output's and the query API's (see filesReader). A file that
 // cannot be read digests as its error. A reload compares the digest taken
@@ -91,9 +100,7 @@ type filesReader interface{ FilesRead() []string }
 func deliveryFiles(cfg *config.Config) string {
 	var paths []string
 	for _, o := range cfg.Outputs {
-		if fr, ok := o.Config.(filesReader); ok {
-			paths = append(paths, fr.FilesRead()...)
-		}
+		paths = append(paths, OutputFiles(o)...)
 	}
 	if cfg.Query != nil {
 		paths = append(paths, cfg.Query.FilesRead()...)
@@ -106,8 +113,8 @@ func deliveryFiles(cfg *config.Config) string {
 func outputFiles(cfg *config.Config) map[string]string {
 	m := map[string]string{}
 	for _, o := range cfg.Outputs {
-		if fr, ok := o.Config.(filesReader); ok {
-			m[o.Name] = filesDigest(fr.FilesRead())
+		if files := OutputFiles(o); files != nil {
+			m[o.Name] = filesDigest(files)
 		}
 	}
 	return m
@@ -158,8 +165,8 @@ func preflight(ctx context.Context, cfg *config.Config, running *generation, log
 		}
 	}
 	for _, oc := range cfg.Outputs {
-		fr, ok := oc.Config.(filesReader)
-		if !ok || len(fr.FilesRead()) == 0 {
+		files := OutputFiles(oc)
+		if len(files) == 0 {
 			continue
 		}
 		o, err := NewOutput(oc, cfg.DataDir, log)
@@ -172,7 +179,7 @@ func preflight(ctx context.Context, cfg *config.Config, running *generation, log
 				return fmt.Errorf("open output %q: %w", oc.Name, err)
 			}
 		}
-		changed := oldSource[oc.Name] != oc.Source || running.outFiles[oc.Name] != filesDigest(fr.FilesRead())
+		changed := oldSource[oc.Name] != oc.Source || running.outFiles[oc.Name] != filesDigest(files)
 		if v, ok := o.(verifier); ok && changed && !v.Verified() {
 			_ = o.Close(ctx)
 			return fmt.Errorf("output %q: its server does not answer, so its new credentials cannot be checked; the running outputs go on: reload again once it answers", oc.Name)

@@ -11,13 +11,10 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/auditship/auditship/agent"
 	"github.com/auditship/auditship/agent/config"
 	"github.com/auditship/auditship/query"
 )
-
-// filesReader is an output config that reads files when its output opens
-// (credentials, certificates); see elasticsearch.Config.FilesRead.
-type filesReader interface{ FilesRead() []string }
 
 // checkHost checks what the agent reads at start besides the config file:
 // AUDITSHIP_SUPERADMIN_KEY (when the config serves the query API), the query
@@ -43,11 +40,7 @@ func checkHost(cfg *config.Config) error {
 		}
 	}
 	for _, o := range cfg.Outputs {
-		fr, ok := o.Config.(filesReader)
-		if !ok {
-			continue
-		}
-		for _, p := range fr.FilesRead() {
+		for _, p := range agent.OutputFiles(o) {
 			b, err := os.ReadFile(p) // small files: passwords, keys, PEM
 			switch {
 			case err != nil:
