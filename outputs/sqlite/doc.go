@@ -11,63 +11,73 @@
 //
 // # Storage
 //
-// Three tables (schema version 3). events holds the events. Its rowid, seq,
-// counts up in the order events are stored, so a batch is appended to the
-// end of the table instead of being scattered over it (event_id is usually a
-// 63-bit hash, see [event.DeriveID]). event_time is stored as INTEGER
-// nanoseconds since the Unix epoch, UTC, so sorting and range filters are
-// exact and no precision is lost; event_details is JSON text, byte for byte
-// what [event.MarshalDetails] writes (numbers kept as written). The columns
-// source_input, source_path and source_offset say where each event was read;
-// they are for operators with the sqlite3 shell and are never returned by
-// [Store.Search]. Indexes cover (event_time, event_id) and each filter
-// (event_name, event_type, user_uid) followed by (event_time, event_id), so
-// a search by one filter reads one index range in the order it returns.
+// Schema version 4. Events are stored in blocks: one row of the table
+// blocks holds up to 256 events of one source (input and file) stored by
+// one Write, as a JSON array (events) beside their event_ids (ids, 8 bytes
+// little-endian each), the least and greatest event_time (min_time,
+// max_time, INTEGER nanoseconds since the Unix epoch, UTC, so sorting and
+// range filters are exact), the source and stored_at, and keys: the
+// distinct event_name, event_type and user_uid values of the block. A
+// block costs one row and two index entries (min_time, max_time), where a
+// row per event cost five B-tree entries per event (the row and four
+// indexes): most of the store's CPU time. event_details are kept byte for
+// byte as [event.MarshalDetails] writes them (numbers kept as written).
 //
-// event_id is unique through event_ids (event_id, seq) and id_merge (seq).
-// An index on events.event_id would take one insert at a random place per
-// event, and with it one page written to the WAL per event and batch. So the
-// ids of the events stored after id_merge's seq, up to 32,768, are kept in
-// memory instead and merged into event_ids in one sorted run after the
-// batch that reaches the limit: each page of event_ids is written once per
-// run. The run's INSERTs are transactions of their own and id_merge is
-// updated last; a run cut short by a crash is done again, skipping the ids
-// already in event_ids. The ids in memory are read back from events by
-// Open and brought up to date inside every write transaction (SQLite's
-// write lock held), because another process may write to the same file:
-// auditship query stores an audit event for each read. A run's pages grow
-// with the table: past about 8 million events (32,768 times the ids per
-// page) each id of a run lands on a page of its own, as with the index.
+// The view events shows one row per event with the columns of earlier
+// versions (event_id, event_time, event_name, event_type, event_details,
+// user_uid, source_input, source_path, source_offset, stored_at) and
+// location, for operators with the sqlite3 shell:
 //
-// Before it looks ids up in event_ids, Write asks a Bloom filter of the
-// stored ids (github.com/bits-and-blooms/bloom/v3, 5% false positives at
-// capacity): most of a backfill's ids are new and need no lookup. Open
-// builds it from event_ids (about 0.3 s per million events), sized for
-// twice the ids stored and at least a million (0.8 MiB); it is rebuilt twice
-// as large when full, up to 8 million ids (6.2 MiB), past which false
-// positives grow. The ids another process stores are added by the sync; a
-// sync that meets more than 131,072 of them drops the filter instead, and
-// every id is looked up until the store is opened again.
+//	SELECT event_id, event_name, event_type FROM events WHERE user_uid = 7;
 //
-// Events may be deleted by hand (a retention job with the sqlite3 shell):
-// an event_id whose row is gone counts as not stored, and ids merged for
-// deleted rows are dropped when they are met.
+// [Store.Search] reads the blocks whose time range meets the query's in the
+// order of their latest (or earliest) event_time, skips those whose keys
+// hold no value of a filter, and stops at the first block that cannot hold
+// an event before the limit-th found. A search reads whole blocks: about
+// 1 ms each.
+//
+// An event's location is its block's seq times 256 plus its index in the
+// block. event_id is unique through id_chunks: sorted runs of (event_id,
+// location) pairs, 240 to a row. The ids of the blocks stored after
+// id_state's merged seq, up to 32,768, are kept in memory instead and
+// written as a new run after the batch that reaches the limit; runs are
+// kept in size tiers and eight runs of one tier are merged into one of the
+// next, so each id is rewritten about log8(events/32,768) times. A merge is
+// one transaction, which also moves id_state's merged seq. The ids in
+// memory are read back from blocks by Open and brought up to date inside
+// every write transaction (SQLite's write lock held), because another
+// process may write to the same file: auditship query stores an audit
+// event for each read.
+//
+// Before it looks ids up in id_chunks, Write asks a Bloom filter of the
+// stored ids (register-blocked, about 1% false positives at capacity):
+// most of a backfill's ids are new. Open builds it from id_chunks (16 bytes
+// read per stored event), sized for twice the ids stored and at least a
+// million (1.5 MiB); it is rebuilt twice as large when full, up to 8
+// million ids (12 MiB), past which false positives grow. The ids another
+// process stores are added by the sync; a sync that meets more than
+// 131,072 of them drops the filter instead, and every id is looked up
+// until the store is opened again.
+//
+// Events may be deleted by hand with the sqlite3 shell (a retention job):
+// DELETE FROM events WHERE ... sets each event's element of its block to
+// null (a trigger rewrites the block, about 0.1 ms per event), and
+// DELETE FROM blocks WHERE max_time < ... drops whole blocks at once, the
+// way to delete many. An event_id whose event is gone counts as not
+// stored, so reading its line again stores it again. blocks.seq is
+// AUTOINCREMENT: a deleted block's seq is never used again, so a location
+// in id_chunks never names another event.
 //
 // The schema version is kept in PRAGMA user_version and migrated by
-// [Store.Open] in one transaction. Version 1 (rowid = event_id) is copied
-// into the version 2 table in (event_time, event_id) order (about 3 s and a
-// WAL as large as the new table for 140,000 events); version 2 to 3 copies
-// the event ids into event_ids and drops the index on event_id.
+// [Store.Open] in one transaction. Version 1 (rowid = event_id) becomes
+// version 2 (a seq column in insertion order), version 3 adds the event_ids
+// table, and version 4 copies the rows into blocks in seq order, holding
+// 16 bytes per event in memory, and drops the version 3 tables.
 //
-// Cost: every event is one append to the table and to each of the four
-// time-ordered indexes, a test of the filter, for about 5% a lookup of its
-// event_id in event_ids (read only; one query per batch), and its share of
-// a merge. A batch is inserted with a
-// few multi-row INSERTs, prepared once, that leave seq to SQLite, so that
-// SQLite keeps no statement journal. The writer connection keeps a 1 MB
-// page cache and lets the WAL grow to 10,000 pages (about 40 MB)
-// before checkpointing it, so that index pages written by several batches
-// are copied into the database file once.
+// Cost: per event, its share of a block's JSON and row, a test of the
+// filter, for about 1% a lookup in id_chunks (one query per batch), and its
+// share of the merges. The writer connection keeps a 1 MB page cache and
+// lets the WAL grow to 10,000 pages (about 40 MB) before checkpointing it.
 //
 // # Durability
 //

@@ -14,9 +14,8 @@ import (
 )
 
 // TestStore_IDsAcrossMerges checks that an event_id stays unique wherever the
-// stored one is: pending in memory, merged into event_ids, pending when the
-// store was closed, and when event_ids already holds ids that id_merge does
-// not count.
+// stored one is: pending in memory, merged into id_chunks (runs merged with
+// each other as they pile up), and pending when the store was closed.
 func TestStore_IDsAcrossMerges(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -32,9 +31,10 @@ func TestStore_IDsAcrossMerges(t *testing.T) {
 		s.mergeEvery = 4
 		return s
 	}
-	evs := makeEvents(17)
+	evs := makeEvents(60)
 	s := open()
-	// Batches of 3: merges after the 2nd and 4th, 2 events pending after.
+	// Batches of 3, one block each: merges after the 2nd and 4th, 2 events
+	// pending after.
 	for i := 0; i < 12; i += 3 {
 		if err := s.Write(t.Context(), evs[i:i+3]); err != nil {
 			t.Fatalf("Write %d: %v", i, err)
@@ -43,52 +43,45 @@ func TestStore_IDsAcrossMerges(t *testing.T) {
 	if err := s.Write(t.Context(), evs[12:14]); err != nil {
 		t.Fatal(err)
 	}
-	if s.mergedSeq != 12 || len(s.pending) != 2 {
-		t.Fatalf("merged seq %d with %d pending, want 12 and 2", s.mergedSeq, len(s.pending))
+	if s.merged != 4 || len(s.pending) != 2 {
+		t.Fatalf("merged up to block %d with %d pending, want 4 and 2", s.merged, len(s.pending))
 	}
 	checkIDs(t, s, evs[:14], evs[:14])
 
-	// Reopened, the pending ids are read back from events.
+	// Reopened, the pending ids are read back from blocks.
 	if err := s.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	s = open()
-	if s.mergedSeq != 12 || len(s.pending) != 2 {
-		t.Fatalf("after reopen: merged seq %d with %d pending, want 12 and 2", s.mergedSeq, len(s.pending))
-	}
-	checkIDs(t, s, evs[:14], evs[:14])
-	if err := s.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-
-	// event_ids holds the pending ids already, id_merge does not say so:
-	// the next merge skips them.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, DefaultConfig().Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("INSERT INTO event_ids (event_id, seq) SELECT event_id, seq FROM events WHERE seq > (SELECT seq FROM id_merge)"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s = open()
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	if err := s.Write(t.Context(), evs[14:17]); err != nil { // 5 pending: merges again
-		t.Fatalf("Write with ids merged twice: %v", err)
+	if s.merged != 4 || len(s.pending) != 2 {
+		t.Fatalf("after reopen: merged up to block %d with %d pending, want 4 and 2", s.merged, len(s.pending))
 	}
-	if s.mergedSeq != 17 || len(s.pending) != 0 {
-		t.Fatalf("merged seq %d with %d pending, want 17 and 0", s.mergedSeq, len(s.pending))
+	checkIDs(t, s, evs[:14], evs[:14])
+
+	// Many merges: runs are merged with each other, so few remain, and
+	// every id is still found.
+	for i := 14; i < 60; i += 2 {
+		if err := s.Write(t.Context(), evs[i:i+2]); err != nil {
+			t.Fatalf("Write %d: %v", i, err)
+		}
+	}
+	perTier := map[int]int{}
+	for _, r := range s.runs {
+		perTier[tier(r.n, s.mergeEvery)]++
+	}
+	if perTier[1] == 0 || perTier[0] >= mergeFanIn || perTier[1] >= mergeFanIn {
+		t.Errorf("id runs per size tier %v after 60 events merged 4 at a time, want some of tier 1 and fewer than %d per tier", perTier, mergeFanIn)
 	}
 	checkIDs(t, s, evs, evs)
+	checkIDs(t, s, evs, evs[:8])
 }
 
 // checkIDs writes to s, which holds stored, replays and reuses of a merged
 // and of a pending event_id of probe (a prefix of stored, at least 6 long),
 // then checks that only the reuses are rejected, that s holds stored and
-// nothing else, that every row of event_ids points at the row of its event
-// and that every event up to id_merge's seq has one.
+// nothing else, that every entry of id_chunks whose event is still there
+// names its event and that every event of a merged block has an entry.
 func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
 	t.Helper()
 	reuse := func(e event.Event) event.Event {
@@ -116,20 +109,56 @@ func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
 	if diff := cmp.Diff(sorted(stored, outputs.Asc), got); diff != "" {
 		t.Errorf("stored events (-want +got):\n%s", diff)
 	}
-	var merged, matching, missing int64
-	if err := s.w.QueryRowContext(t.Context(), "SELECT count(*) FROM event_ids").Scan(&merged); err != nil {
+
+	// id_chunks against the events view.
+	ctx := t.Context()
+	at := map[int64]int64{} // location → event_id of every event stored
+	rows, err := s.w.QueryContext(ctx, "SELECT location, event_id FROM events")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.w.QueryRowContext(t.Context(),
-		"SELECT count(*) FROM event_ids i JOIN events e ON e.seq = i.seq AND e.event_id = i.event_id").Scan(&matching); err != nil {
+	for rows.Next() {
+		var l, id int64
+		if err := rows.Scan(&l, &id); err != nil {
+			t.Fatal(err)
+		}
+		at[l] = id
+	}
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.w.QueryRowContext(t.Context(), `SELECT count(*) FROM events e WHERE e.seq <= (SELECT seq FROM id_merge)
-		AND NOT EXISTS (SELECT 1 FROM event_ids i WHERE i.event_id = e.event_id AND i.seq = e.seq)`).Scan(&missing); err != nil {
+	_ = rows.Close()
+	var merged int64
+	if err := s.w.QueryRowContext(ctx, "SELECT merged FROM id_state").Scan(&merged); err != nil {
 		t.Fatal(err)
 	}
-	if matching != merged || missing != 0 {
-		t.Errorf("event_ids has %d rows, %d pointing at their event; %d merged events not in it", merged, matching, missing)
+	runs, err := readRuns(ctx, s.w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := map[int64]int64{} // location → event_id
+	for _, r := range runs {
+		es, err := readRun(ctx, s.w, r.run, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != r.n {
+			t.Errorf("run %d: %d entries, its chunks say %d", r.run, len(es), r.n)
+		}
+		for i, e := range es {
+			if i > 0 && compareEntries(es[i-1], e) > 0 {
+				t.Fatalf("run %d not sorted at entry %d", r.run, i)
+			}
+			if id, ok := at[e.loc]; ok && id != e.id {
+				t.Errorf("entry of event_id %d points at location %d, which holds event_id %d", e.id, e.loc, id)
+			}
+			entries[e.loc] = e.id
+		}
+	}
+	for l, id := range at {
+		if locSeq(l) <= merged && entries[l] != id {
+			t.Errorf("event_id %d at location %d of a merged block has no entry in id_chunks", id, l)
+		}
 	}
 }
 
@@ -158,38 +187,48 @@ func TestStore_TwoWriters(t *testing.T) {
 			checkIDs(t, w, evs[:k*3+3], evs[:k*3-12])
 		}
 	}
+	var maxSeq int64
+	if err := st[0].w.QueryRowContext(t.Context(), "SELECT max(seq) FROM blocks").Scan(&maxSeq); err != nil {
+		t.Fatal(err)
+	}
 	for i, s := range st {
 		if err := s.Write(t.Context(), evs[:1]); err != nil { // syncs s
 			t.Fatal(err)
 		}
-		if s.nextSeq != int64(len(evs))+1 {
-			t.Errorf("writer %d: next seq %d, want %d", i, s.nextSeq, len(evs)+1)
+		if s.lastSeq != maxSeq {
+			t.Errorf("writer %d: last block read %d, want %d", i, s.lastSeq, maxSeq)
 		}
 	}
 }
 
 // TestStore_EventsDeletedByHand checks that events deleted with the sqlite3
-// shell (a retention job, say), newest ones included, do not stall the
-// store or make it store an event twice: a deleted event written again is
-// stored again, and events that take the seqs of deleted ones are found.
+// shell (a retention job, say), through the events view or as whole blocks,
+// newest ones included, do not stall the store or make it store an event
+// twice: a deleted event written again is stored again.
 func TestStore_EventsDeletedByHand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := openWriter(t, dir, func(s *Store) { s.mergeEvery = 4 })
 	evs := makeEvents(30)
-	for i := 0; i < 15; i += 3 { // merged up to seq 12, 13 to 15 pending
+	for i := 0; i < 15; i += 3 { // blocks 1 to 5; merged up to block 4, block 5 pending
 		if err := s.Write(t.Context(), evs[i:i+3]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.mergeEvery = 100 // no more merges until the restart below
-	// Another connection deletes seq 2 and everything after seq 8, while
-	// the store is open.
-	deleteEvents(t, dir, "seq = 2 OR seq > 8")
-	// New events take seqs 9 to 13, of which 9 to 12 were merged for
-	// deleted events.
+	// Another connection deletes event 2 (merged) and 14 (pending) through
+	// the view, and blocks 3 and 5, while the store is open.
+	execSQL(t, dir, "DELETE FROM events WHERE event_id IN (2, 14)")
+	execSQL(t, dir, "DELETE FROM blocks WHERE seq IN (3, 5)")
 	if err := s.Write(t.Context(), evs[15:20]); err != nil {
 		t.Fatalf("Write after the delete: %v", err)
+	}
+	got, err := s.Search(t.Context(), outputs.Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 20-7 { // 2, 7 to 9 and 13 to 15
+		t.Errorf("%d events after deleting 7, want 13", len(got))
 	}
 	if err := s.Close(t.Context()); err != nil {
 		t.Fatal(err)
@@ -209,7 +248,8 @@ func TestStore_EventsDeletedByHand(t *testing.T) {
 	if err := s.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	deleteEvents(t, dir, "event_id > 10")
+	execSQL(t, dir, "DELETE FROM events WHERE event_id > 10")
+	execSQL(t, dir, "DELETE FROM blocks WHERE seq = (SELECT max(seq) FROM blocks)")
 	if err := s.Open(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -222,17 +262,16 @@ func TestStore_EventsDeletedByHand(t *testing.T) {
 	checkIDs(t, s, evs, evs)
 }
 
-// deleteEvents deletes the events matching where from the store in dir, as
-// the sqlite3 shell would.
-func deleteEvents(t *testing.T, dir, where string) {
+// execSQL runs stmt on the store in dir, as the sqlite3 shell would.
+func execSQL(t *testing.T, dir, stmt string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, DefaultConfig().Path))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = db.Close() }()
-	if _, err := db.Exec("DELETE FROM events WHERE " + where); err != nil {
-		t.Fatal(err)
+	if _, err := db.Exec(stmt); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
 	}
 }
 

@@ -128,18 +128,18 @@ func TestStore_MigratesV1(t *testing.T) {
 }
 
 // TestStore_WriteDuplicatesAcrossStatements checks the conflict bookkeeping
-// of a batch larger than one INSERT: duplicates of an event_id within the
-// batch, in another statement than the first occurrence, and a bad event
+// of a batch larger than one block: duplicates of an event_id within the
+// batch, in another block than the first occurrence, and a bad event
 // before them.
 func TestStore_WriteDuplicatesAcrossStatements(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, t.TempDir())
-	evs := makeEvents(maxRows + 80) // statements of maxRows and 76 rows
+	evs := makeEvents(blockEvents + 80) // blocks of blockEvents and 80 events
 	evs[5].Time = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
-	evs[maxRows+20] = evs[10]
-	evs[maxRows+20].Type = "reused"
-	evs[maxRows+40] = evs[20] // the same event twice: a replay
-	evs[maxRows+79] = evs[maxRows+78]
+	evs[blockEvents+20] = evs[10]
+	evs[blockEvents+20].Type = "reused"
+	evs[blockEvents+40] = evs[20] // the same event twice: a replay
+	evs[blockEvents+79] = evs[blockEvents+78]
 	err := s.Write(t.Context(), evs)
 	be, ok := errors.AsType[*outputs.BatchError](err)
 	if !ok {
@@ -152,16 +152,16 @@ func TestStore_WriteDuplicatesAcrossStatements(t *testing.T) {
 		}
 		idx = append(idx, it.Index)
 	}
-	if diff := cmp.Diff([]int{5, maxRows + 20}, idx); diff != "" {
+	if diff := cmp.Diff([]int{5, blockEvents + 20}, idx); diff != "" {
 		t.Errorf("BatchError indexes (-want +got):\n%s", diff)
 	}
-	got, err := s.Search(t.Context(), outputs.Query{Limit: 2 * maxRows, Order: outputs.Asc})
+	got, err := s.Search(t.Context(), outputs.Query{Limit: 2 * blockEvents, Order: outputs.Asc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want []event.Event
 	for i, e := range evs {
-		if i != 5 && i != maxRows+20 && i != maxRows+40 && i != maxRows+79 {
+		if i != 5 && i != blockEvents+20 && i != blockEvents+40 && i != blockEvents+79 {
 			want = append(want, e)
 		}
 	}

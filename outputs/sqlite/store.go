@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,20 +10,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/auditship/auditship/event"
-	"github.com/auditship/auditship/outputs"
-
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // schemaVersion is the PRAGMA user_version this code writes and reads.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations[i] moves a database from user_version i to i+1. A new database
 // runs them all.
@@ -88,10 +83,70 @@ var migrations = []string{
 	DROP INDEX events_id;
 	CREATE TABLE id_merge (seq INTEGER NOT NULL);
 	INSERT INTO id_merge (seq) SELECT coalesce(max(seq), 0) FROM events;`,
+
+	// Version 4: events are stored in blocks of up to 256 (one row and a
+	// few keys per block instead of five B-tree entries per event), and
+	// event_id is unique through sorted runs of id_chunks. The rows of
+	// version 3 are copied into blocks by migrateV4 between v4Create and
+	// v4Drop.
+	"",
 }
 
+// v4Create creates the tables of version 4. blocks.seq is AUTOINCREMENT so
+// that a block deleted by hand never gives its seq, and with it the
+// locations in id_chunks, to another block.
+const v4Create = `CREATE TABLE blocks (
+		seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+		min_time     INTEGER NOT NULL, -- least event_time, nanoseconds since the Unix epoch, UTC
+		max_time     INTEGER NOT NULL, -- greatest event_time
+		source_input TEXT    NOT NULL, -- the input and file every event of the block was read by and from
+		source_path  TEXT    NOT NULL,
+		stored_at    INTEGER NOT NULL, -- nanoseconds since the Unix epoch, UTC
+		keys         TEXT    NOT NULL, -- the distinct event_name, event_type and user_uid values, see appendKey
+		ids          BLOB    NOT NULL, -- the event_ids, 8 bytes little-endian each, in the order of events
+		events       TEXT    NOT NULL  -- JSON array of events (null where deleted through the events view)
+	);
+	CREATE INDEX blocks_max_time ON blocks (max_time);
+	CREATE INDEX blocks_min_time ON blocks (min_time);
+	CREATE TABLE id_chunks (
+		chunk   INTEGER PRIMARY KEY,
+		run     INTEGER NOT NULL,
+		first   INTEGER NOT NULL, -- the least event_id in entries
+		entries BLOB    NOT NULL  -- (event_id, location) pairs, 8 bytes little-endian each, sorted
+	);
+	CREATE TABLE id_state (
+		merged  INTEGER NOT NULL, -- the ids of blocks up to this seq are in id_chunks
+		version INTEGER NOT NULL  -- counts the changes of id_chunks
+	);`
+
+// v4Drop drops the tables of version 3 and creates the events view, one
+// row per event as version 3 had, for the sqlite3 shell. Deleting from the
+// view sets the event's element of its block to null (a retention job that
+// deletes many events should delete blocks instead: see the package doc).
+const v4Drop = `DROP TABLE events;
+	DROP TABLE event_ids;
+	DROP TABLE id_merge;
+	CREATE VIEW events AS
+		SELECT b.seq * 256 + j.key   AS location,
+			j.value ->> 'id'   AS event_id,
+			j.value ->> 't'    AS event_time,
+			j.value ->> 'n'    AS event_name,
+			j.value ->> 'y'    AS event_type,
+			j.value -> 'd'     AS event_details,
+			j.value ->> 'u'    AS user_uid,
+			b.source_input     AS source_input,
+			b.source_path      AS source_path,
+			j.value ->> 'o'    AS source_offset,
+			b.stored_at        AS stored_at
+		FROM blocks b, json_each(b.events) j
+		WHERE j.type = 'object';
+	CREATE TRIGGER events_delete INSTEAD OF DELETE ON events BEGIN
+		UPDATE blocks SET events = json_replace(events, '$[' || (OLD.location % 256) || ']', NULL)
+			WHERE seq = OLD.location / 256;
+	END;`
+
 // defaultMergeEvery is how many stored events wait in memory (Store.pending)
-// before their ids are merged into event_ids in one sorted run.
+// before their ids are written to id_chunks as one sorted run.
 const defaultMergeEvery = 32768
 
 // ErrClosed is returned by Write on a Store that is not open (before Open or
@@ -121,19 +176,20 @@ type Store struct {
 	r  *sql.DB // read-only pool; nil when not open
 
 	// Used by Write only (one caller at a time), Open and Close.
-	stmts     map[int]*sql.Stmt // INSERTs on w by number of rows (maxRows, maxRows/2, ... 1), see insertSQL
-	lookup    *sql.Stmt         // event_ids by a JSON array of ids, see lookupSQL
-	mergeStmt *sql.Stmt         // INSERT of mergeRows pairs into event_ids, see mergeSQL
-	args      []any             // INSERT arguments, reused
-	buf       []byte            // encoded details, reused
-	ids       []byte            // JSON array of ids to look up, reused
-	// pending maps the event_id of every event stored after mergedSeq, so
-	// not yet in event_ids, to its seq; nextSeq is the seq the next stored
-	// event gets. Write brings them up to date with the table first (see
-	// Store.sync), as another process may write to it too.
+	blocks  blockWriter          // inserts blocks with statements prepared on w
+	readBlk *sql.Stmt            // a block's events by seq, see readBlockSQL
+	prep    map[string]*sql.Stmt // preparedSQL on w, by their text
+	buf     []byte               // encoded details, reused
+	// pending maps the event_id of every event in the blocks after merged,
+	// whose ids are not in id_chunks yet, to its location; lastSeq is the
+	// last block read into pending and seen, runs the index of id_chunks
+	// as of id_state's version. Write brings them up to date with the
+	// database first (see Store.sync), as another process may write too.
 	pending    map[int64]int64
-	mergedSeq  int64
-	nextSeq    int64
+	merged     int64
+	lastSeq    int64
+	version    int64
+	runs       []idRun
 	mergeEvery int         // merge once pending reaches this many events
 	seen       *seenFilter // nil: look up every id
 	seenCaps   [2]uint     // least and most ids seen is sized for (seenMinCap, seenMaxCap)
@@ -220,26 +276,27 @@ func (s *Store) Open(ctx context.Context) error {
 	}
 	// The statements are prepared now: w has one connection, which a
 	// transaction holds while Write runs.
-	stmts := make(map[int]*sql.Stmt)
-	for n := maxRows; n >= 1; n /= 2 {
-		st, err := w.PrepareContext(ctx, insertSQL(n))
+	var stmts []*sql.Stmt
+	for _, q := range []string{insertBlockSQL, readBlockSQL} {
+		st, err := w.PrepareContext(ctx, q)
 		if err != nil {
 			_ = w.Close()
-			return fmt.Errorf("open sqlite %q: prepare insert: %w", s.path, err)
+			return fmt.Errorf("open sqlite %q: prepare: %w", s.path, err)
 		}
-		stmts[n] = st
+		stmts = append(stmts, st)
 	}
-	lookup, err := w.PrepareContext(ctx, lookupSQL)
-	if err != nil {
-		_ = w.Close()
-		return fmt.Errorf("open sqlite %q: prepare lookup: %w", s.path, err)
+	s.blocks = blockWriter{insert: stmts[0]}
+	s.readBlk = stmts[1]
+	s.prep = make(map[string]*sql.Stmt)
+	for _, q := range preparedSQL {
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			_ = w.Close()
+			return fmt.Errorf("open sqlite %q: prepare: %w", s.path, err)
+		}
+		s.prep[q] = st
 	}
-	mergeStmt, err := w.PrepareContext(ctx, mergeSQL(mergeRows))
-	if err != nil {
-		_ = w.Close()
-		return fmt.Errorf("open sqlite %q: prepare merge: %w", s.path, err)
-	}
-	s.pending, s.seen = nil, nil
+	s.pending, s.runs, s.seen, s.merged, s.lastSeq = nil, nil, nil, 0, 0
 	if err := s.sync(ctx, w); err != nil {
 		_ = w.Close()
 		return fmt.Errorf("open sqlite %q: %w", s.path, err)
@@ -253,97 +310,8 @@ func (s *Store) Open(ctx context.Context) error {
 		_ = w.Close()
 		return err
 	}
-	s.w, s.r, s.stmts, s.lookup, s.mergeStmt = w, r, stmts, lookup, mergeStmt
+	s.w, s.r = w, r
 	s.log.Info("store opened", "schema_version", schemaVersion)
-	return nil
-}
-
-// querier is a *sql.DB or a *sql.Tx.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// sync brings s.pending, s.mergedSeq and s.nextSeq up to date with the
-// table. Another process may have stored events since (auditship query
-// stores the audit events of its reads in the same file) or merged ids;
-// Write calls sync inside its transaction, which holds SQLite's write lock,
-// so what sync reads stays true until the commit. With s.pending nil (at
-// Open) or a table that lost events, it reads every unmerged id.
-func (s *Store) sync(ctx context.Context, q querier) error {
-	var last, merged int64
-	if err := q.QueryRowContext(ctx, "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT seq FROM id_merge)").
-		Scan(&last, &merged); err != nil {
-		return fmt.Errorf("read stored seq: %w", err)
-	}
-	if last < merged {
-		// The newest events were deleted by hand: their ids must go, or
-		// the events that reuse their seqs would count as merged.
-		if _, err := q.ExecContext(ctx, "DELETE FROM event_ids WHERE seq > ?", last); err != nil {
-			return fmt.Errorf("drop ids of deleted events: %w", err)
-		}
-		if _, err := q.ExecContext(ctx, "UPDATE id_merge SET seq = ?", last); err != nil {
-			return fmt.Errorf("drop ids of deleted events: %w", err)
-		}
-		merged = last
-	}
-	from := s.nextSeq // the first seq s.pending and s.seen may lack
-	if s.pending == nil || last < s.nextSeq-1 || merged < s.mergedSeq {
-		s.pending = make(map[int64]int64)
-		s.mergedSeq = merged
-		from = merged + 1
-		s.seen = nil // Open builds it; it may lack ids after this
-	}
-	if merged > s.mergedSeq {
-		for id, seq := range s.pending {
-			if seq <= merged {
-				delete(s.pending, id)
-			}
-		}
-		s.mergedSeq = merged
-	}
-	if s.seen != nil && last-from+1 > s.seenSync {
-		s.log.Info("another process stored many events: event ids are looked up from now on", "events", last-from+1)
-		s.seen = nil
-	}
-	if s.seen == nil {
-		// Events merged by another process need not be read.
-		from = max(from, merged+1)
-	}
-	if last >= from {
-		if err := s.readPending(ctx, q, from); err != nil {
-			s.pending = nil // read them all next time
-			return err
-		}
-	}
-	s.nextSeq = last + 1
-	return nil
-}
-
-// readPending adds the events from seq from on to s.seen, and those not
-// merged to s.pending.
-func (s *Store) readPending(ctx context.Context, q querier, from int64) error {
-	rows, err := q.QueryContext(ctx, "SELECT event_id, seq FROM events WHERE seq >= ?", from)
-	if err != nil {
-		return fmt.Errorf("read unmerged ids: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var id, seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return fmt.Errorf("read unmerged ids: %w", err)
-		}
-		if s.seen != nil {
-			s.seen.add(id)
-		}
-		if seq > s.mergedSeq {
-			s.pending[id] = seq
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read unmerged ids: %w", err)
-	}
 	return nil
 }
 
@@ -424,7 +392,13 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("schema version %d is newer than this auditship supports (%d)", ver, schemaVersion)
 	}
 	for v := ver; v < schemaVersion; v++ {
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		var err error
+		if v == 3 {
+			err = migrateV4(ctx, tx)
+		} else {
+			_, err = tx.ExecContext(ctx, migrations[v])
+		}
+		if err != nil {
 			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
 		}
 	}
@@ -438,427 +412,6 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("commit migration: %w", err)
 	}
 	return nil
-}
-
-// maxRows is the most events one INSERT statement carries: fewer statements
-// mean less per-statement work in database/sql and the driver, smaller ones
-// less memory for the prepared program and its arguments. Batches are split
-// into statements of maxRows, then powers of two, so at most a few
-// statement texts are ever prepared.
-const maxRows = 256
-
-// insertSQL returns the INSERT of n events. seq is left out: SQLite numbers
-// the rows on from the largest seq in the table, in the order given. An
-// INSERT that named the rowid could fail halfway (it must be an integer),
-// and SQLite would then copy every page the statement changes into a
-// statement journal first, which costs more than the INSERT.
-func insertSQL(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO events (event_id, event_time, event_name, event_type, event_details, user_uid,
-	source_input, source_path, source_offset, stored_at) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
-	}
-	return b.String()
-}
-
-// lookupSQL finds which of the event_ids in a JSON array (its one argument)
-// are in event_ids, and their seq.
-const lookupSQL = "SELECT event_id, seq FROM event_ids WHERE event_id IN (SELECT value FROM json_each(?))"
-
-// row is one event of a batch: its index in the batch, its details encoded
-// as JSON and the seq it is stored as.
-type row struct {
-	i       int
-	details string
-	seq     int64
-}
-
-// Write stores batch in one transaction and returns after the commit is on
-// disk. An event already stored with the same event_id and the same content
-// (event_time to the nanosecond, name, type, details as JSON, user_uid) is a
-// replay and counts as written; so is a repeat of an event earlier in batch.
-// A different event reusing an event_id is not stored. It and any event that
-// cannot be stored at all (event_time outside the years 1677 to 2262,
-// event_details that do not encode as JSON) are reported in a
-// *[outputs.BatchError] as not retryable while the rest of the batch is
-// committed. Any other error means nothing was committed.
-func (s *Store) Write(ctx context.Context, batch []event.Event) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.w == nil {
-		return ErrClosed
-	}
-	if len(batch) == 0 {
-		return nil
-	}
-	start := time.Now()
-	var bad []outputs.ItemError
-	rows := make([]row, 0, len(batch))
-	buf := s.buf[:0]
-	var ends []int
-	for i := range batch {
-		e := &batch[i]
-		if e.Time.Before(minTime) || e.Time.After(maxTime) {
-			bad = append(bad, outputs.ItemError{Index: i, Reason: fmt.Sprintf("event_time %s outside the range the sqlite store holds", e.Time.UTC().Format(time.RFC3339))})
-			continue
-		}
-		var err error
-		n := len(buf)
-		if buf, err = event.AppendDetails(buf, e.Details); err != nil {
-			buf = buf[:n]
-			bad = append(bad, outputs.ItemError{Index: i, Reason: err.Error()})
-			continue
-		}
-		rows = append(rows, row{i: i})
-		ends = append(ends, len(buf))
-	}
-	// One string for all details, sliced per row: one allocation per batch.
-	all := string(buf)
-	if cap(buf) <= 1<<20 { // keep a usual batch's buffer, not an outlier's
-		s.buf = buf[:0]
-	}
-	for k, n := 0, 0; k < len(rows); k++ {
-		rows[k].details = all[n:ends[k]]
-		n = ends[k]
-	}
-
-	// BEGIN IMMEDIATE (see Open): the write lock is held from here.
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin sqlite write: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := s.sync(ctx, tx); err != nil {
-		return err
-	}
-	merged, err := s.lookupMerged(ctx, tx, batch, rows)
-	if err != nil {
-		return err
-	}
-	// Split rows into those to insert, numbered on from nextSeq, and
-	// conflicts: an event_id stored before (pending or merged) or earlier
-	// in batch, where the first occurrence is the one stored.
-	fresh := make(map[int64]int, len(rows)) // event_id → index in ins
-	ins := make([]row, 0, len(rows))
-	for _, r := range rows {
-		e := batch[r.i]
-		seq, ok := s.pending[e.ID]
-		if !ok {
-			seq, ok = merged[e.ID]
-		}
-		if ok {
-			reason, found, err := conflict(ctx, tx, e, r.details, seq)
-			if err != nil {
-				return err
-			}
-			if found {
-				if reason != "" {
-					bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
-				}
-				continue
-			}
-			// The stored event was deleted by hand: store this one anew.
-			if _, err := tx.ExecContext(ctx, "DELETE FROM event_ids WHERE event_id = ?", e.ID); err != nil {
-				return fmt.Errorf("drop id of a deleted event: %w", err)
-			}
-			delete(s.pending, e.ID)
-			delete(merged, e.ID)
-		}
-		if k, ok := fresh[e.ID]; ok {
-			f := ins[k]
-			if reason := outputs.ReusedID(batch[f.i], f.details, e, r.details, time.Nanosecond); reason != "" {
-				bad = append(bad, outputs.ItemError{Index: r.i, Reason: reason})
-			}
-			continue
-		}
-		r.seq = s.nextSeq + int64(len(ins))
-		fresh[e.ID] = len(ins)
-		ins = append(ins, r)
-	}
-	stored := s.nowFunc().UnixNano()
-	for rest := ins; len(rest) > 0; {
-		n := maxRows
-		for n > len(rest) {
-			n /= 2
-		}
-		if err := s.insert(ctx, tx, batch, rest[:n], stored); err != nil {
-			return err
-		}
-		rest = rest[n:]
-	}
-	last := s.nextSeq + int64(len(ins)) - 1
-	if len(ins) > 0 {
-		// The seqs given above are SQLite's numbering; check it.
-		var got int64
-		if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM events").Scan(&got); err != nil {
-			return fmt.Errorf("read stored seq: %w", err)
-		}
-		if got != last {
-			s.pending = nil // read them all again next time
-			return fmt.Errorf("sqlite numbered the events up to seq %d, want %d", got, last)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit sqlite write: %w", err)
-	}
-	s.nextSeq = last + 1
-	for _, r := range ins {
-		s.pending[batch[r.i].ID] = r.seq
-		if s.seen != nil {
-			s.seen.add(batch[r.i].ID)
-		}
-	}
-	if s.seen != nil && s.seen.full() {
-		if err := s.buildSeen(ctx, s.w); err != nil {
-			s.log.Warn("event id filter not rebuilt: event ids are looked up from now on", "error", err)
-			s.seen = nil
-		}
-	}
-	if len(s.pending) >= s.mergeEvery {
-		s.merge(ctx, last)
-	}
-	s.log.Debug("batch written", "count", len(batch)-len(bad), "duration", time.Since(start))
-	if len(bad) > 0 {
-		slices.SortFunc(bad, func(a, b outputs.ItemError) int { return a.Index - b.Index })
-		return &outputs.BatchError{Items: bad}
-	}
-	return nil
-}
-
-// lookupMerged returns the seq of every event_id of rows that is in
-// event_ids, in one query. Ids in s.pending are not looked up.
-func (s *Store) lookupMerged(ctx context.Context, tx *sql.Tx, batch []event.Event, rows []row) (map[int64]int64, error) {
-	ids := append(s.ids[:0], '[')
-	for _, r := range rows {
-		id := batch[r.i].ID
-		if _, ok := s.pending[id]; ok {
-			continue
-		}
-		if s.seen != nil && !s.seen.mayHave(id) {
-			continue
-		}
-		if len(ids) > 1 {
-			ids = append(ids, ',')
-		}
-		ids = strconv.AppendInt(ids, id, 10)
-	}
-	ids = append(ids, ']')
-	s.ids = ids
-	if len(ids) == 2 {
-		return nil, nil
-	}
-	res, err := tx.StmtContext(ctx, s.lookup).QueryContext(ctx, string(ids))
-	if err != nil {
-		return nil, fmt.Errorf("look up event ids: %w", err)
-	}
-	defer func() { _ = res.Close() }()
-	var found map[int64]int64
-	for res.Next() {
-		var id, seq int64
-		if err := res.Scan(&id, &seq); err != nil {
-			return nil, fmt.Errorf("look up event ids: %w", err)
-		}
-		if found == nil {
-			found = make(map[int64]int64)
-		}
-		found[id] = seq
-	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("look up event ids: %w", err)
-	}
-	return found, nil
-}
-
-// insert runs one INSERT of rows (len(rows) is maxRows or a power of two)
-// in tx.
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []event.Event, rows []row, stored int64) error {
-	args := s.args[:0]
-	for _, r := range rows {
-		e := &batch[r.i]
-		args = append(args, e.ID, e.Time.UnixNano(), e.Name, e.Type, r.details, e.UserUID,
-			e.Source.Input, e.Source.Path, e.Source.Offset, stored)
-	}
-	s.args = args
-	defer clear(args) // keep no events alive between batches
-	if _, err := tx.StmtContext(ctx, s.stmts[len(rows)]).ExecContext(ctx, args...); err != nil {
-		return fmt.Errorf("insert %d events: %w", len(rows), err)
-	}
-	return nil
-}
-
-// mergeRows is how many event_ids one INSERT of a merge carries.
-const mergeRows = 512
-
-// merge adds the pending event_ids, those of the events stored up to and
-// including seq last, to event_ids in event_id order, so that each page of
-// event_ids is written once per merge rather than once per batch, then
-// records last in id_merge. Each statement is a transaction of its own:
-// one transaction for the whole merge would hold about 2 MiB more of dirty
-// pages. After a crash, or a Write of another process, before id_merge is
-// updated, the next merge adds the same ids again, which OR IGNORE skips. A
-// failed merge is logged and tried again after the next Write; the ids stay
-// pending.
-func (s *Store) merge(ctx context.Context, last int64) {
-	start := time.Now()
-	pairs := make([][2]int64, 0, len(s.pending))
-	for id, seq := range s.pending {
-		pairs = append(pairs, [2]int64{id, seq})
-	}
-	slices.SortFunc(pairs, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
-	args := make([]any, 0, 2*mergeRows)
-	for rest := pairs; len(rest) > 0; {
-		n := min(mergeRows, len(rest))
-		args = args[:0]
-		for _, p := range rest[:n] {
-			args = append(args, p[0], p[1])
-		}
-		var err error
-		if n == mergeRows {
-			_, err = s.mergeStmt.ExecContext(ctx, args...)
-		} else {
-			_, err = s.w.ExecContext(ctx, mergeSQL(n), args...)
-		}
-		if err != nil {
-			s.log.Warn("merge of event ids failed", "error", err)
-			return
-		}
-		rest = rest[n:]
-	}
-	if _, err := s.w.ExecContext(ctx, "UPDATE id_merge SET seq = max(seq, ?)", last); err != nil {
-		s.log.Warn("merge of event ids failed", "error", err)
-		return
-	}
-	s.log.Debug("event ids merged", "count", len(pairs), "duration", time.Since(start))
-	clear(s.pending)
-	s.mergedSeq = last
-}
-
-// mergeSQL returns the INSERT of n (event_id, seq) pairs into event_ids.
-func mergeSQL(n int) string {
-	return "INSERT OR IGNORE INTO event_ids (event_id, seq) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", n), ",")
-}
-
-// conflict compares the stored event in row seq, which should have e's
-// event_id, against e, whose details encode as d. It returns "" when they
-// are the same event (a replay) and the dead-letter reason when they differ;
-// found is false when row seq is gone or holds another event_id (events
-// deleted by hand).
-func conflict(ctx context.Context, tx *sql.Tx, e event.Event, d string, seq int64) (reason string, found bool, err error) {
-	var old event.Event
-	var ns int64
-	var details string
-	err = tx.QueryRowContext(ctx, "SELECT event_time, event_name, event_type, event_details, user_uid FROM events WHERE seq = ? AND event_id = ?", seq, e.ID).
-		Scan(&ns, &old.Name, &old.Type, &details, &old.UserUID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("read stored event %d: %w", e.ID, err)
-	}
-	old.Time = time.Unix(0, ns)
-	return outputs.ReusedID(old, details, e, d, time.Nanosecond), true, nil
-}
-
-// Search returns at most q.Limit events matching q, sorted by (event_time,
-// event_id) in q.Order, strictly after q.After when it is set. Names, Types
-// and UserUIDs each match any of their values; different filters must all
-// match. Start is inclusive, End exclusive. Errors from the database,
-// including a Store that is not open, wrap [outputs.ErrUnavailable].
-func (s *Store) Search(ctx context.Context, q outputs.Query) ([]event.Event, error) {
-	if q.Limit <= 0 {
-		return []event.Event{}, nil
-	}
-	query, args := buildSearch(q)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.r == nil {
-		return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, ErrClosed)
-	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, err)
-	}
-	defer func() { _ = rows.Close() }()
-	out := make([]event.Event, 0, min(q.Limit, 1024))
-	for rows.Next() {
-		var (
-			e       event.Event
-			ns      int64
-			details string
-		)
-		if err := rows.Scan(&e.ID, &ns, &e.Name, &e.Type, &details, &e.UserUID); err != nil {
-			return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, err)
-		}
-		e.Time = time.Unix(0, ns).UTC()
-		if e.Details, err = event.UnmarshalDetails([]byte(details)); err != nil {
-			return nil, fmt.Errorf("search sqlite: event %d: %w", e.ID, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search sqlite: %w: %w", outputs.ErrUnavailable, err)
-	}
-	return out, nil
-}
-
-// buildSearch turns q into SQL and its arguments. Only placeholders carry
-// values; the SQL text depends only on which filters are set and how many
-// values each has.
-func buildSearch(q outputs.Query) (string, []any) {
-	var (
-		where []string
-		args  []any
-	)
-	in := func(col string, n int) {
-		where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")")
-	}
-	if len(q.Names) > 0 {
-		in("event_name", len(q.Names))
-		for _, v := range q.Names {
-			args = append(args, v)
-		}
-	}
-	if len(q.Types) > 0 {
-		in("event_type", len(q.Types))
-		for _, v := range q.Types {
-			args = append(args, v)
-		}
-	}
-	if len(q.UserUIDs) > 0 {
-		in("user_uid", len(q.UserUIDs))
-		for _, v := range q.UserUIDs {
-			args = append(args, v)
-		}
-	}
-	if !q.Start.IsZero() {
-		where = append(where, "event_time >= ?")
-		args = append(args, clampNanos(q.Start))
-	}
-	if !q.End.IsZero() {
-		where = append(where, "event_time < ?")
-		args = append(args, clampNanos(q.End))
-	}
-	dir, cmp := "DESC", "<"
-	if q.Order == outputs.Asc {
-		dir, cmp = "ASC", ">"
-	}
-	if q.After != nil {
-		where = append(where, "(event_time, event_id) "+cmp+" (?, ?)")
-		args = append(args, clampNanos(q.After.Time), q.After.ID)
-	}
-	var b strings.Builder
-	b.WriteString("SELECT event_id, event_time, event_name, event_type, event_details, user_uid FROM events")
-	if len(where) > 0 {
-		b.WriteString(" WHERE ")
-		b.WriteString(strings.Join(where, " AND "))
-	}
-	fmt.Fprintf(&b, " ORDER BY event_time %s, event_id %s LIMIT ?", dir, dir)
-	args = append(args, q.Limit)
-	return b.String(), args
 }
 
 // clampNanos converts t to nanoseconds since the Unix epoch, saturating at
@@ -890,11 +443,11 @@ func (s *Store) Close(ctx context.Context) error {
 	if s.w != nil {
 		// Folding the WAL back keeps the .db file complete on its own, for
 		// copies and backups; failure only leaves a longer WAL behind.
-		for _, st := range s.stmts {
+		errs = append(errs, s.blocks.insert.Close(), s.readBlk.Close())
+		for _, st := range s.prep {
 			errs = append(errs, st.Close())
 		}
-		errs = append(errs, s.lookup.Close(), s.mergeStmt.Close())
-		s.stmts, s.lookup, s.mergeStmt, s.pending, s.seen = nil, nil, nil, nil, nil
+		s.blocks, s.readBlk, s.prep, s.pending, s.runs, s.seen = blockWriter{}, nil, nil, nil, nil, nil
 		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("wal checkpoint failed", "error", err)
 		}
