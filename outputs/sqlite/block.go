@@ -153,7 +153,9 @@ func (w *blockWriter) write(ctx context.Context, tx *sql.Tx, rows []row) (int64,
 		keys = append(appendKey(keys, 'u', "", v), keySep...)
 	}
 	w.events, w.ids, w.keys = evs, ids, keys
-	args := []any{minT, maxT, rows[0].e.Source.Input, rows[0].e.Source.Path, rows[0].storedAt, string(keys), ids, evs}
+	// events is bound as text: a BLOB would be taken for JSONB by SQLite's
+	// JSON functions (the events view).
+	args := []any{minT, maxT, rows[0].e.Source.Input, rows[0].e.Source.Path, rows[0].storedAt, string(keys), ids, string(evs)}
 	var res sql.Result
 	var err error
 	if w.insert != nil {
