@@ -112,6 +112,10 @@ func checkIDs(t *testing.T, s *Store, stored, probe []event.Event) {
 
 	// id_chunks against the events view.
 	ctx := t.Context()
+	var notText int
+	if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM blocks WHERE typeof(events) != 'text'").Scan(&notText); err != nil || notText != 0 {
+		t.Errorf("%d blocks whose events are not text (%v), want 0", notText, err)
+	}
 	at := map[int64]int64{} // location → event_id of every event stored
 	rows, err := s.w.QueryContext(ctx, "SELECT location, event_id FROM events")
 	if err != nil {
