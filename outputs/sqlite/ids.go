@@ -169,6 +169,81 @@ func writeRun(ctx context.Context, tx querier, run int64, entries []idEntry) (id
 	return r, nil
 }
 
+// mergeRuns merges runs into one new run numbered run and deletes them,
+// reading one chunk of each at a time: a merge holds mergeFanIn chunks and
+// one chunk being written, not the runs.
+func mergeRuns(ctx context.Context, q querier, runs []idRun, run int64) (idRun, error) {
+	type cursor struct {
+		chunks []chunkRef
+		buf    []idEntry
+	}
+	cs := make([]*cursor, len(runs))
+	for i, r := range runs {
+		cs[i] = &cursor{chunks: r.chunks}
+	}
+	// fill loads the cursor's next chunk when its buffer is empty; it
+	// reports whether the cursor has an entry.
+	fill := func(c *cursor) (bool, error) {
+		for len(c.buf) == 0 && len(c.chunks) > 0 {
+			var b []byte
+			if err := q.QueryRowContext(ctx, readChunkSQL, c.chunks[0].chunk).Scan(&b); err != nil {
+				return false, fmt.Errorf("merge id runs: %w", err)
+			}
+			c.chunks = c.chunks[1:]
+			c.buf = c.buf[:0]
+			for i := 0; i+16 <= len(b); i += 16 {
+				c.buf = append(c.buf, idEntry{int64(binary.LittleEndian.Uint64(b[i:])), int64(binary.LittleEndian.Uint64(b[i+8:]))})
+			}
+		}
+		return len(c.buf) > 0, nil
+	}
+	out := make([]idEntry, 0, chunkEntries)
+	m := idRun{run: run}
+	flush := func() error {
+		r, err := writeRun(ctx, q, run, out)
+		if err != nil {
+			return err
+		}
+		m.n += r.n
+		m.chunks = append(m.chunks, r.chunks...)
+		out = out[:0]
+		return nil
+	}
+	for {
+		var lo *cursor
+		for _, c := range cs {
+			ok, err := fill(c)
+			if err != nil {
+				return idRun{}, err
+			}
+			if ok && (lo == nil || compareEntries(c.buf[0], lo.buf[0]) < 0) {
+				lo = c
+			}
+		}
+		if lo == nil {
+			break
+		}
+		out = append(out, lo.buf[0])
+		lo.buf = lo.buf[1:]
+		if len(out) == chunkEntries {
+			if err := flush(); err != nil {
+				return idRun{}, err
+			}
+		}
+	}
+	if len(out) > 0 {
+		if err := flush(); err != nil {
+			return idRun{}, err
+		}
+	}
+	for _, r := range runs {
+		if _, err := q.ExecContext(ctx, "DELETE FROM id_chunks WHERE run = ?", r.run); err != nil {
+			return idRun{}, fmt.Errorf("merge id runs: %w", err)
+		}
+	}
+	return m, nil
+}
+
 // readRun appends all entries of run, in order, to out.
 func readRun(ctx context.Context, q querier, run int64, out []idEntry) ([]idEntry, error) {
 	rows, err := q.QueryContext(ctx, "SELECT entries FROM id_chunks WHERE run = ? ORDER BY first, chunk", run)
@@ -245,27 +320,8 @@ func (s *Store) mergeTx(ctx context.Context) error {
 		if len(runs)-k < mergeFanIn {
 			break
 		}
-		n := 0
-		for _, o := range runs[k:] {
-			n += o.n
-		}
-		all := make([]idEntry, 0, n)
-		for _, o := range runs[k:] {
-			if o.run == next {
-				all = append(all, entries...)
-			} else if all, err = readRun(ctx, q, o.run, all); err != nil {
-				return err
-			}
-			if _, err := q.ExecContext(ctx, "DELETE FROM id_chunks WHERE run = ?", o.run); err != nil {
-				return fmt.Errorf("merge id runs: %w", err)
-			}
-		}
-		// Sorting the runs together costs less than merging them in
-		// pairs here: a run is a few MiB at most.
-		slices.SortFunc(all, compareEntries)
-		entries = all
 		next++
-		m, err := writeRun(ctx, q, next, entries)
+		m, err := mergeRuns(ctx, q, runs[k:], next)
 		if err != nil {
 			return err
 		}

@@ -280,7 +280,7 @@ func (s *Store) conflict(ctx context.Context, tx *sql.Tx, blocks map[int64][]*bl
 // preparedSQL are the statements Write and merge run on every call, which
 // Open prepares once: SQLite would otherwise compile them each time.
 var preparedSQL = []string{
-	syncStateSQL, readBlocksSQL, lookupChunksSQL, insertChunkSQL,
+	syncStateSQL, readBlocksSQL, lookupChunksSQL, insertChunkSQL, readChunkSQL,
 }
 
 const (
@@ -288,6 +288,7 @@ const (
 	readBlocksSQL   = "SELECT seq, ids FROM blocks WHERE seq > ? ORDER BY seq"
 	lookupChunksSQL = "SELECT entries FROM id_chunks WHERE chunk IN (SELECT value FROM json_each(?))"
 	insertChunkSQL  = "INSERT INTO id_chunks (run, first, entries) VALUES (?, ?, ?)"
+	readChunkSQL    = "SELECT entries FROM id_chunks WHERE chunk = ?"
 )
 
 // txq runs statements in tx, the ones in prep through their prepared form.
