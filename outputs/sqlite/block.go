@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -108,26 +109,23 @@ type blockWriter struct {
 	events []byte
 	ids    []byte
 	keys   []byte
-	names  map[string]struct{} // distinct values of the block being written
-	types  map[string]struct{}
-	users  map[int64]struct{}
+	names  []string // distinct values of the block being written
+	types  []string
+	users  []int64
 }
 
 // insertBlockSQL stores one block and returns its seq.
+// events is bound as a BLOB (no copy into a Go string) and stored as text:
+// SQLite's JSON functions (the events view) would take a BLOB for JSONB.
 const insertBlockSQL = `INSERT INTO blocks (min_time, max_time, source_input, source_path, stored_at, keys, ids, events)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))`
 
 // write stores rows (at most blockEvents, all of one source and stored at
 // the same time) as one block in tx and returns its seq.
 func (w *blockWriter) write(ctx context.Context, tx *sql.Tx, rows []row) (int64, error) {
 	evs := append(w.events[:0], '[')
 	ids := w.ids[:0]
-	if w.names == nil {
-		w.names, w.types, w.users = make(map[string]struct{}), make(map[string]struct{}), make(map[int64]struct{})
-	}
-	clear(w.names)
-	clear(w.types)
-	clear(w.users)
+	w.names, w.types, w.users = w.names[:0], w.types[:0], w.users[:0]
 	minT, maxT := rows[0].e.Time.UnixNano(), rows[0].e.Time.UnixNano()
 	for i, r := range rows {
 		if i > 0 {
@@ -137,25 +135,31 @@ func (w *blockWriter) write(ctx context.Context, tx *sql.Tx, rows []row) (int64,
 		ids = binary.LittleEndian.AppendUint64(ids, uint64(r.e.ID))
 		t := r.e.Time.UnixNano()
 		minT, maxT = min(minT, t), max(maxT, t)
-		w.names[r.e.Name] = struct{}{}
-		w.types[r.e.Type] = struct{}{}
-		w.users[r.e.UserUID] = struct{}{}
+		// A block has a few distinct values: a scan of a short slice is
+		// cheaper than a map.
+		if !slices.Contains(w.names, r.e.Name) {
+			w.names = append(w.names, r.e.Name)
+		}
+		if !slices.Contains(w.types, r.e.Type) {
+			w.types = append(w.types, r.e.Type)
+		}
+		if !slices.Contains(w.users, r.e.UserUID) {
+			w.users = append(w.users, r.e.UserUID)
+		}
 	}
 	evs = append(evs, ']')
 	keys := append(w.keys[:0], keySep...)
-	for v := range w.names {
+	for _, v := range w.names {
 		keys = append(appendKey(keys, 'n', v, 0), keySep...)
 	}
-	for v := range w.types {
+	for _, v := range w.types {
 		keys = append(appendKey(keys, 'y', v, 0), keySep...)
 	}
-	for v := range w.users {
+	for _, v := range w.users {
 		keys = append(appendKey(keys, 'u', "", v), keySep...)
 	}
 	w.events, w.ids, w.keys = evs, ids, keys
-	// events is bound as text: a BLOB would be taken for JSONB by SQLite's
-	// JSON functions (the events view).
-	args := []any{minT, maxT, rows[0].e.Source.Input, rows[0].e.Source.Path, rows[0].storedAt, string(keys), ids, string(evs)}
+	args := []any{minT, maxT, rows[0].e.Source.Input, rows[0].e.Source.Path, rows[0].storedAt, string(keys), ids, evs}
 	var res sql.Result
 	var err error
 	if w.insert != nil {

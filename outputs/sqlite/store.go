@@ -180,6 +180,7 @@ type Store struct {
 	readBlk *sql.Stmt            // a block's events by seq, see readBlockSQL
 	prep    map[string]*sql.Stmt // preparedSQL on w, by their text
 	buf     []byte               // encoded details, reused
+	fresh   map[int64]int        // a batch's event_ids (to the index of the first in the rows to insert), reused
 	// pending maps the event_id of every event in the blocks after merged,
 	// whose ids are not in id_chunks yet, to its location; lastSeq is the
 	// last block read into pending and seen, runs the index of id_chunks

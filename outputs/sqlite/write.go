@@ -162,13 +162,16 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	if err := s.sync(ctx, s.in(tx)); err != nil {
 		return err
 	}
+	// The filter first: most ids are new, and it holds the pending ones too.
 	var look []int64
-	for _, r := range rows {
+	maybe := make([]bool, len(rows))
+	for k, r := range rows {
 		id := r.e.ID
-		if _, ok := s.pending[id]; ok {
+		if s.seen != nil && !s.seen.mayHave(id) {
 			continue
 		}
-		if s.seen != nil && !s.seen.mayHave(id) {
+		maybe[k] = true
+		if _, ok := s.pending[id]; ok {
 			continue
 		}
 		look = append(look, id)
@@ -182,13 +185,20 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 	// occurrence is the one stored.
 	stored := s.nowFunc().UnixNano()
 	blocks := make(map[int64][]*blockEvent) // decoded blocks of stored events met
-	fresh := make(map[int64]int, len(rows)) // event_id → index in ins
+	if s.fresh == nil {
+		s.fresh = make(map[int64]int)
+	}
+	fresh := s.fresh // event_id → index in ins
+	clear(fresh)
 	ins := make([]row, 0, len(rows))
 	for k, r := range rows {
 		e := r.e
-		locs := merged[e.ID]
-		if l, ok := s.pending[e.ID]; ok {
-			locs = append([]int64{l}, locs...)
+		var locs []int64
+		if maybe[k] {
+			locs = merged[e.ID]
+			if l, ok := s.pending[e.ID]; ok {
+				locs = append([]int64{l}, locs...)
+			}
 		}
 		if len(locs) > 0 {
 			reason, found, err := s.conflict(ctx, tx, blocks, r, locs)
