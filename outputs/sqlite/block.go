@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -109,6 +110,7 @@ type blockWriter struct {
 	events []byte
 	ids    []byte
 	keys   []byte
+	span   int64    // the greatest max_time - min_time of the blocks written; MaxInt64: wider than int64 holds
 	names  []string // distinct values of the block being written
 	types  []string
 	users  []int64
@@ -148,6 +150,11 @@ func (w *blockWriter) write(ctx context.Context, tx *sql.Tx, rows []row) (int64,
 		}
 	}
 	evs = append(evs, ']')
+	span := maxT - minT
+	if span < 0 { // overflow: times at both ends of the int64 range
+		span = math.MaxInt64
+	}
+	w.span = max(w.span, span)
 	keys := append(w.keys[:0], keySep...)
 	for _, v := range w.names {
 		keys = append(appendKey(keys, 'n', v, 0), keySep...)

@@ -69,7 +69,7 @@ func migrateV4(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO id_state (merged, version) VALUES (?, 1)", last); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO id_state (merged, version, span) VALUES (?, 1, ?)", last, w.span); err != nil {
 		return fmt.Errorf("record merged ids: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, v4Drop); err != nil {

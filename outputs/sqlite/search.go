@@ -163,9 +163,29 @@ func buildSearch(q outputs.Query) (query string, args []any, lo, hi int64) {
 			hi = min(hi, clampNanos(a.Time))
 		}
 	}
+	// The scan of a time index is bounded on both sides: no block is wider
+	// than id_state's span, so one that meets [lo, hi] has its min_time at
+	// or after lo - span and its max_time at or before hi + span. Without
+	// that bound a page deep into the store would scan every block before
+	// it. A span of MaxInt64 stands for a block wider than int64 can say
+	// (see blockWriter.span): no bound then. Past the int64 range SQLite
+	// computes a bound as a REAL, which still compares right.
 	var b strings.Builder
-	b.WriteString("SELECT seq, min_time, max_time, events FROM blocks WHERE max_time >= ? AND min_time <= ?")
-	args = append(args, lo, hi)
+	if q.Order == outputs.Asc {
+		b.WriteString("SELECT seq, min_time, max_time, events FROM blocks INDEXED BY blocks_min_time WHERE max_time >= ? AND min_time <= ?")
+		args = append(args, lo, hi)
+		if lo != math.MinInt64 {
+			b.WriteString(" AND min_time >= (SELECT CASE span WHEN 9223372036854775807 THEN -9223372036854775808 ELSE ? - span END FROM id_state)")
+			args = append(args, lo)
+		}
+	} else {
+		b.WriteString("SELECT seq, min_time, max_time, events FROM blocks INDEXED BY blocks_max_time WHERE max_time >= ? AND min_time <= ?")
+		args = append(args, lo, hi)
+		if hi != math.MaxInt64 {
+			b.WriteString(" AND max_time <= (SELECT CASE span WHEN 9223372036854775807 THEN 9223372036854775807 ELSE ? + span END FROM id_state)")
+			args = append(args, hi)
+		}
+	}
 	// A block may hold an event of each filter only if its keys hold one
 	// of the filter's values.
 	in := func(keys [][]byte) {

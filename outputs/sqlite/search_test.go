@@ -18,7 +18,8 @@ import (
 // TestStore_SearchMatchesReference stores events of three sources whose
 // times overlap (one file read from its start while others are followed),
 // with many ties on event_time, in batches that mix the sources, so blocks
-// overlap in time; then checks many random queries, and paging through
+// overlap in time, and one block spans the whole range of event_time; then
+// checks many random queries, and paging through
 // each with cursors, against a filter-and-sort of all events.
 func TestStore_SearchMatchesReference(t *testing.T) {
 	t.Parallel()
@@ -48,6 +49,15 @@ func TestStore_SearchMatchesReference(t *testing.T) {
 				Details: map[string]any{"n": json.Number(strconv.FormatInt(id, 10))},
 				Source:  event.Position{Input: "in", Path: fmt.Sprintf("/log/%d", src), Offset: id},
 			})
+		}
+		if batch == 2 {
+			// A block as wide as the int64 range: the scans' bounds
+			// overflow (SQLite computes them as REAL).
+			for _, at := range []time.Time{minTime, maxTime} {
+				id++
+				evs = append(evs, event.Event{ID: id<<40 | 3, Time: at, Name: "user", Type: "login", Details: map[string]any{},
+					Source: event.Position{Input: "in", Path: "/log/wide", Offset: id}})
+			}
 		}
 		if err := s.Write(t.Context(), evs); err != nil {
 			t.Fatal(err)

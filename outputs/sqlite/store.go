@@ -116,7 +116,8 @@ const v4Create = `CREATE TABLE blocks (
 	);
 	CREATE TABLE id_state (
 		merged  INTEGER NOT NULL, -- the ids of blocks up to this seq are in id_chunks
-		version INTEGER NOT NULL  -- counts the changes of id_chunks
+		version INTEGER NOT NULL, -- counts the changes of id_chunks
+		span    INTEGER NOT NULL  -- at least the greatest max_time - min_time of a block
 	);`
 
 // v4Drop drops the tables of version 3 and creates the events view, one
@@ -188,6 +189,7 @@ type Store struct {
 	// database first (see Store.sync), as another process may write too.
 	pending    map[int64]int64
 	merged     int64
+	span       int64 // id_state's span as of the last sync
 	lastSeq    int64
 	version    int64
 	runs       []idRun

@@ -30,7 +30,7 @@ const readBlockSQL = "SELECT events FROM blocks WHERE seq = ?"
 // With s.pending nil (at Open) it reads every unmerged id.
 func (s *Store) sync(ctx context.Context, q querier) error {
 	var merged, version int64
-	if err := q.QueryRowContext(ctx, syncStateSQL).Scan(&merged, &version); err != nil {
+	if err := q.QueryRowContext(ctx, syncStateSQL).Scan(&merged, &version, &s.span); err != nil {
 		return fmt.Errorf("read merged ids: %w", err)
 	}
 	if s.runs == nil || version != s.version {
@@ -224,8 +224,15 @@ func (s *Store) Write(ctx context.Context, batch []event.Event) error {
 		ins = append(ins, r)
 	}
 	locs := make([]int64, len(ins))
+	s.blocks.span = 0
 	if err := s.blocks.writeBlocks(ctx, tx, ins, func(i int, l int64) { locs[i] = l }); err != nil {
 		return err
+	}
+	if s.blocks.span > s.span {
+		// Search bounds its scans of the time indexes by the widest block.
+		if _, err := tx.ExecContext(ctx, "UPDATE id_state SET span = max(span, ?)", s.blocks.span); err != nil {
+			return fmt.Errorf("record block span: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit sqlite write: %w", err)
@@ -294,7 +301,7 @@ var preparedSQL = []string{
 }
 
 const (
-	syncStateSQL    = "SELECT merged, version FROM id_state"
+	syncStateSQL    = "SELECT merged, version, span FROM id_state"
 	readBlocksSQL   = "SELECT seq, ids FROM blocks WHERE seq > ? ORDER BY seq"
 	lookupChunksSQL = "SELECT entries FROM id_chunks WHERE chunk IN (SELECT value FROM json_each(?))"
 	insertChunkSQL  = "INSERT INTO id_chunks (run, first, entries) VALUES (?, ?, ?)"
