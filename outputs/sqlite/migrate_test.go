@@ -169,3 +169,29 @@ func TestStore_WriteDuplicatesAcrossStatements(t *testing.T) {
 		t.Errorf("stored events (-want +got):\n%s", diff)
 	}
 }
+
+// TestStore_OpensV4WithoutSpan opens a version 4 store written before
+// id_state.span existed: the column is added, unbounded.
+func TestStore_OpensV4WithoutSpan(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	evs := makeEvents(10)
+	if err := s.Write(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	execSQL(t, dir, "ALTER TABLE id_state DROP COLUMN span")
+	if err := s.Open(t.Context()); err != nil {
+		t.Fatalf("Open of a store without id_state.span: %v", err)
+	}
+	got, err := s.Search(t.Context(), outputs.Query{Limit: 100, Order: outputs.Asc, After: &outputs.Cursor{Time: evs[2].Time, ID: evs[2].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sorted(evs, outputs.Asc)[3:], got); diff != "" {
+		t.Errorf("events after the cursor (-want +got):\n%s", diff)
+	}
+}

@@ -406,7 +406,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	if ver == schemaVersion {
-		return nil
+		return addSpan(ctx, tx)
 	}
 	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
@@ -461,5 +461,25 @@ func (s *Store) Close(ctx context.Context) error {
 		return fmt.Errorf("close sqlite %q: %w", s.path, err)
 	}
 	s.log.Info("store closed")
+	return nil
+}
+
+// addSpan adds id_state.span to a version 4 store written before the column
+// existed (the first builds of version 4), as MaxInt64: Search then does not
+// bound its scans, which is always right.
+func addSpan(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info('id_state') WHERE name = 'span'").Scan(&n); err != nil {
+		return fmt.Errorf("read id_state columns: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "ALTER TABLE id_state ADD COLUMN span INTEGER NOT NULL DEFAULT 9223372036854775807"); err != nil {
+		return fmt.Errorf("add id_state.span: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migration: %w", err)
+	}
 	return nil
 }
