@@ -6,17 +6,20 @@ BIN       := bin/auditship
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 PREFIX    ?= /usr/local
+# PGO: the CPU profile the agent is compiled with (profile-guided optimization,
+# https://go.dev/doc/pgo; make pgo writes it anew); PGO=off builds without.
+PGO       ?= cmd/auditship/auditship.pgo
 
 # The Elasticsearch-API test server (ZincSearch, built from the module proxy).
 TESTSERVER_PORT ?= 4080
 export TESTSERVER_PORT
 
-.PHONY: all build run test test-long test-go lint fmt vet fuzz testserver-build testserver-start testserver-stop clean install bench bench-micro
+.PHONY: all build run test test-long test-go lint fmt vet fuzz testserver-build testserver-start testserver-stop clean install bench bench-micro pgo
 
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/auditship
+	$(GO) build -trimpath -pgo=$(PGO) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/auditship
 
 ## run: the agent on the example logs, embedded store, query API on 127.0.0.1:8080
 run: build
@@ -55,6 +58,11 @@ testserver-stop:
 bench:
 	bash bench/peers.sh
 	bash bench/run.sh
+
+## pgo: profile --once over the bench data into each output and write the
+## merged CPU profile to $(PGO) (see bench/pgo.sh); commit it with hot-path changes
+pgo:
+	bash bench/pgo.sh
 
 ## bench-micro: the Go micro-benchmarks of the hot path
 bench-micro:

@@ -38,7 +38,8 @@ mkdir -p "$bin" "$work/out"
 log() { printf '== %s\n' "$*" >&2; }
 
 log "building auditship and the bench tools"
-go build -trimpath -o "$bin/auditship" ./cmd/auditship
+# As make build does: with the committed PGO profile (bench/pgo.sh).
+go build -trimpath -pgo=cmd/auditship/auditship.pgo -o "$bin/auditship" ./cmd/auditship
 for t in gen measure follow esload profile; do go build -trimpath -o "$bin/$t" "./bench/$t"; done
 
 log "generating $LINES lines"
