@@ -40,6 +40,44 @@ func compareEntries(a, b idEntry) int {
 	return cmp.Compare(a.loc, b.loc)
 }
 
+// sortByID sorts entries, whose ids are distinct, by id and returns them
+// sorted: in entries or in tmp (of the same length), whichever the last pass
+// wrote. It is an LSD radix sort, a byte of the id a pass, and skips a byte
+// that all ids share (the high bytes of sequential ids): about a tenth of
+// the comparisons' cost of slices.SortFunc on the 32,768 entries of a run.
+func sortByID(entries, tmp []idEntry) []idEntry {
+	if len(entries) < 2 {
+		return entries
+	}
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [256]int
+		for _, e := range entries {
+			count[digit(e.id, shift)]++
+		}
+		if count[digit(entries[0].id, shift)] == len(entries) {
+			continue // every id has this byte: the order stays
+		}
+		pos := 0
+		for i, c := range count {
+			count[i] = pos
+			pos += c
+		}
+		for _, e := range entries {
+			d := digit(e.id, shift)
+			tmp[count[d]] = e
+			count[d]++
+		}
+		entries, tmp = tmp, entries
+	}
+	return entries
+}
+
+// digit is the byte of id at shift, the sign bit flipped so that negative
+// ids sort first.
+func digit(id int64, shift uint) uint8 {
+	return uint8((uint64(id) ^ 1<<63) >> shift)
+}
+
 // idRun is one sorted run of id_chunks as the Store keeps it in memory: its
 // number, how many entries it holds and the first event_id of each chunk
 // with the chunk's rowid, in event_id order.
@@ -299,7 +337,7 @@ func (s *Store) mergeTx(ctx context.Context) error {
 	for id, l := range s.pending {
 		entries = append(entries, idEntry{id, l})
 	}
-	slices.SortFunc(entries, compareEntries)
+	entries = sortByID(entries, make([]idEntry, len(entries)))
 	runs := slices.Clone(s.runs)
 	next := int64(1)
 	if len(runs) > 0 {

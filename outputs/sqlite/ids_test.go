@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -295,4 +298,43 @@ func openWriter(t *testing.T, dir string, setup func(*Store)) *Store {
 	}
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
+}
+
+// TestSortByID checks the radix sort of a merge against slices.SortFunc
+// over ids of every shape a store meets: random 63-bit hashes, the
+// platform's sequential ids (high bytes shared), negative ids, both ends of
+// the int64 range, and runs of one and two entries.
+func TestSortByID(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct {
+		name string
+		ids  func(i int) int64
+		n    int
+	}{
+		{"hashes", func(int) int64 { return int64(r.Uint64() >> 1) }, 5000},
+		{"sequential", func(i int) int64 { return 900000 + int64(i)*7 }, 5000},
+		{"signed", func(int) int64 { return int64(r.Uint64()) }, 5000},
+		{"ends", func(i int) int64 { return []int64{math.MinInt64, math.MaxInt64, 0, -1, 1}[i] }, 5},
+		{"one", func(int) int64 { return 42 }, 1},
+		{"two", func(i int) int64 { return int64(1 - i) }, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := map[int64]bool{}
+			var entries []idEntry
+			for i := 0; len(entries) < tc.n; i++ {
+				id := tc.ids(i)
+				if !seen[id] {
+					seen[id] = true
+					entries = append(entries, idEntry{id, int64(i)})
+				}
+			}
+			r.Shuffle(len(entries), func(i, j int) { entries[i], entries[j] = entries[j], entries[i] })
+			want := slices.Clone(entries)
+			slices.SortFunc(want, compareEntries)
+			got := sortByID(slices.Clone(entries), make([]idEntry, len(entries)))
+			if !slices.Equal(got, want) {
+				t.Fatalf("sortByID differs from slices.SortFunc over %d entries", len(entries))
+			}
+		})
+	}
 }
