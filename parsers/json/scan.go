@@ -64,8 +64,10 @@ func (s *scanner) errf(format string, args ...any) error {
 	return &syntaxError{off: s.i, msg: fmt.Sprintf(format, args...)}
 }
 
+// ws moves the cursor over JSON white space. Every white space byte is at
+// most ' ': the one comparison ends the common case, compact JSON.
 func (s *scanner) ws() {
-	for s.i < len(s.b) {
+	for s.i < len(s.b) && s.b[s.i] <= ' ' {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
 			s.i++
