@@ -85,11 +85,13 @@
 // cursor's order. Cursors of the first format (no pin, no digest) are still
 // accepted, unchecked against the parameters.
 //
-// In ascending order without end_time, the cursor pins the server's clock
-// at the first page: its pages return only events with an earlier
-// event_time. Otherwise every read, which stores an audit_log/read event
-// after the cursor, would make an ascending pager over audit_log events
-// never end. To follow new events, start again with start_time = the last
+// In ascending order without end_time, the server's clock at the first
+// page pins the pager: that page and, through its cursor, every page after
+// it return only events with an earlier event_time, so the pager holds the
+// same events whatever its limit (an event dated in the future, from a host
+// whose clock is ahead, needs an end_time past it). Otherwise every read,
+// which stores an audit_log/read event after the cursor, would make an
+// ascending pager over audit_log events never end. To follow new events, start again with start_time = the last
 // event_time seen and skip the event_ids already seen. Descending pagers
 // need no pin: new events are newer than their cursor.
 //

@@ -40,8 +40,8 @@ var known = map[string]bool{
 
 // request is a parsed GET /audit-logs.
 type request struct {
-	// q is the search as given: q.End is zero without end_time (the pin,
-	// if any, is applied by [request.search]); q.After is cursor.pos.
+	// q is the search as given: q.End is zero without end_time (the pin
+	// is applied by [request.search]); q.After is cursor.pos.
 	q outputs.Query
 	// endZero: end_time is 0001-01-01T00:00:00Z, the zero time.Time that
 	// q.End uses for "no bound". No event is before it: nothing matches.
@@ -50,12 +50,19 @@ type request struct {
 	cursor *cursorToken
 }
 
-// search returns the store search of r: q, bounded above by the cursor's
-// pin when it has one.
-func (r request) search() outputs.Query {
+// search returns the store search of r: q, bounded above, when it has no
+// end_time, by the pin: the cursor's, or now for the first page of an
+// ascending pager, so that its first page holds the same events as the
+// pages that follow it would (an event dated in the future is in none of
+// them, whatever the limit).
+func (r request) search(now time.Time) outputs.Query {
 	q := r.q
-	if r.cursor != nil && !r.cursor.pin.IsZero() && q.End.IsZero() {
+	switch {
+	case !q.End.IsZero():
+	case r.cursor != nil && !r.cursor.pin.IsZero():
 		q.End = r.cursor.pin
+	case r.cursor == nil && q.Order == outputs.Asc:
+		q.End = now
 	}
 	return q
 }

@@ -383,7 +383,7 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	q := req.search()
+	q := req.search(now)
 	var evs []event.Event
 	if !req.endZero { // end_time 0001-01-01T00:00:00Z: nothing is before it
 		evs, err = s.search.Search(r.Context(), q)
@@ -425,7 +425,7 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case req.cursor != nil && !req.cursor.pin.IsZero():
 			c.pin = req.cursor.pin // keep the first page's pin
-		case q.Order == outputs.Asc && q.End.IsZero():
+		case q.Order == outputs.Asc && req.q.End.IsZero(): // no end_time: q.End is the pin
 			// Events stored from now on (this read's own audit event
 			// among them) are after the pin: paging ends.
 			c.pin = now

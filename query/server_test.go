@@ -849,6 +849,41 @@ func TestServer_AscPagingEnds(t *testing.T) {
 	})
 }
 
+// TestServer_AscFirstPagePinned: an ascending pager without end_time holds
+// the same events whatever its limit: the first page is bounded by the
+// server's clock as the cursor bounds the pages after it, so an event dated
+// in the future is in no page (before, it was in the first page only when
+// every event fitted there). Descending pagers and end_time still see it.
+func TestServer_AscFirstPagePinned(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, testHCL+"rate_limit = 1000\nrate_burst = 1000\n", Options{SuperadminKey: rootKey})
+	now := time.Now().UTC()
+	evs := makeEvents(1, 4)
+	for i := range evs {
+		evs[i].Time = now.Add(time.Duration(i-10) * time.Minute)
+	}
+	evs[3].Time = now.Add(time.Hour) // a host whose clock is an hour ahead
+	if err := env.store.Write(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	start := url.QueryEscape(now.Add(-time.Hour).Format(time.RFC3339Nano))
+	for _, tc := range []struct {
+		query string
+		want  [][]int64
+	}{
+		{"limit=100&order=asc", [][]int64{{1, 2, 3}}},
+		{"limit=3&order=asc", [][]int64{{1, 2, 3}, {}}},
+		{"limit=1&order=asc", [][]int64{{1}, {2}, {3}, {}}},
+		{"limit=100", [][]int64{{4, 3, 2, 1}}},
+		{"limit=100&order=asc&end_time=" + url.QueryEscape(now.Add(2*time.Hour).Format(time.RFC3339Nano)), [][]int64{{1, 2, 3, 4}}},
+	} {
+		pages, ended := env.walkPages(t, "/audit-logs?start_time="+start+"&"+tc.query, rootKey, 10)
+		if diff := cmp.Diff(tc.want, pages); !ended || diff != "" {
+			t.Errorf("%s: ended %v, pages (-want +got):\n%s", tc.query, ended, diff)
+		}
+	}
+}
+
 // TestServer_CursorTiedToParameters: a cursor answers 400 with parameters
 // other than those of the page that issued it; limit may change.
 func TestServer_CursorTiedToParameters(t *testing.T) {
