@@ -91,7 +91,9 @@
 // same events whatever its limit (an event dated in the future, from a host
 // whose clock is ahead, needs an end_time past it). Otherwise every read,
 // which stores an audit_log/read event after the cursor, would make an
-// ascending pager over audit_log events never end. To follow new events, start again with start_time = the last
+// ascending pager over audit_log events never end. An end_time in the future lets
+// those read events in: such a pager goes on while it is behind the
+// present. To follow new events, start again with start_time = the last
 // event_time seen and skip the event_ids already seen. Descending pagers
 // need no pin: new events are newer than their cursor.
 //
