@@ -46,16 +46,7 @@ http { listen = "" }
 input "file" "platform" {
   paths    = ["$work/platform.log"]
   start_at = "beginning"
-  parser "json" {}
-  mapping {
-    when          = record.msg == "audit"
-    event_id      = record.audit.event_id
-    event_time    = record.ts
-    event_name    = record.audit.resource
-    event_type    = record.audit.action
-    event_details = record.audit.details
-    user_uid      = record.audit.user_uid
-  }
+$(cat bench/mapping.hcl)
 }
 $output
 HCL

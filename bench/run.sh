@@ -54,17 +54,7 @@ cat "$logfile" >/dev/null
 # record NAME EXTRA_JSON: append measure's JSON line (stdin) with extra fields.
 record() { jq -c --arg leg "$1" ". + {leg: \$leg} + $2" >>"$results"; }
 
-mapping='
-  parser "json" {}
-  mapping {
-    when          = record.msg == "audit"
-    event_id      = record.audit.event_id
-    event_time    = record.ts
-    event_name    = record.audit.resource
-    event_type    = record.audit.action
-    event_details = record.audit.details
-    user_uid      = record.audit.user_uid
-  }'
+mapping="$(cat bench/mapping.hcl)"
 
 # auditship_config DIR OUTPUT_BLOCK: writes DIR/agent.hcl.
 auditship_config() {
